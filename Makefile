@@ -1,0 +1,32 @@
+# reewatch — two commands do everything on a fresh clone: `make run` and `make test`.
+SHELL := /bin/bash
+UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
+PY := .venv/bin/python
+export DO_NOT_TRACK := 1
+export PREFECT_SERVER_ANALYTICS_ENABLED := false
+
+.PHONY: setup run test lint bench clean
+
+setup: .venv/.synced
+
+# uv comes from PyPI with pip when it is missing; the lock file pins everything else.
+.venv/.synced: pyproject.toml uv.lock
+	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet "uv>=0.13,<0.14"
+	$(UV) sync --frozen
+	@touch $@
+
+run: setup
+	.venv/bin/reewatch demo
+
+test: setup
+	$(PY) -m pytest
+
+lint: setup
+	.venv/bin/ruff check src flows tests scripts
+	.venv/bin/mypy
+
+bench: setup
+	$(PY) benchmarks/run.py
+
+clean:
+	rm -rf .venv lake .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,132 @@
+"""The reewatch pipeline as a Prefect flow: landing → raw → warehouse → curated → publication → report.
+
+Tasks that touch storage retry with backoff on storage errors; everything else fails fast. One run at a time
+owns the warehouse (the writer lock); a second run waits up to `wait_seconds` and then says the lake is busy.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import asdict
+from datetime import UTC, datetime
+from typing import Any
+
+import duckdb
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from reewatch.config import load_settings
+from reewatch.curate import build_curated
+from reewatch.ingest import ReleaseOutcome, ingest_landed, new_landing_files
+from reewatch.lake import Lake, LakeError, LakeObject, open_lake
+from reewatch.publish import Publication, publish
+from reewatch.report import RunSummary, gather, write_report
+from reewatch.warehouse import Warehouse
+
+
+def _storage_error(task: Any, task_run: Any, state: Any) -> bool:
+    """Retry only what a retry can fix: storage I/O. A parser bug retried is still a parser bug."""
+    try:
+        state.result()
+    except LakeError:
+        return True
+    except Exception:
+        return False
+    return False
+
+
+_IO = {
+    "retries": 3,
+    "retry_delay_seconds": [1, 4, 15],
+    "retry_condition_fn": _storage_error,
+    "cache_policy": NO_CACHE,
+}
+
+
+@task(name="list landing", **_IO)
+def list_landing(lake: Lake, con: duckdb.DuckDBPyConnection) -> list[LakeObject]:
+    return new_landing_files(lake, con)
+
+
+@task(name="ingest release", task_run_name="ingest {obj.key}", **_IO)
+def ingest_release(lake: Lake, con: duckdb.DuckDBPyConnection, obj: LakeObject, run_id: str) -> ReleaseOutcome:
+    return ingest_landed(lake, con, obj, run_id)
+
+
+@task(name="build curated tables", cache_policy=NO_CACHE)
+def curate(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    return build_curated(con)
+
+
+@task(name="publish version", **_IO)
+def publish_version(
+    con: duckdb.DuckDBPyConnection, lake: Lake, settings: Any, version: str, run_id: str
+) -> Publication:
+    return publish(con, lake, settings, version, run_id)
+
+
+@task(name="write report", **_IO)
+def report(con: duckdb.DuckDBPyConnection, lake: Lake, summary: RunSummary) -> str:
+    return write_report(lake, gather(con, summary))
+
+
+def new_run_id() -> str:
+    return f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+
+
+@flow(name="reewatch-run", log_prints=False)
+def reewatch_run(lake: str | None = None, command: str = "run", wait_seconds: float = 0.0) -> dict[str, Any]:
+    """Process everything new in landing/, rebuild the curated tables, publish them and write the report."""
+    logger = get_run_logger()
+    settings = load_settings(lake)
+    store = open_lake(settings.lake, settings.s3() if settings.is_s3 else None)
+    run_id = new_run_id()
+    summary = RunSummary(run_id=run_id, command=command, lake=store.url, started_at=_now())
+    with Warehouse(settings, store).writer(wait_seconds) as con:
+        con.execute(
+            "INSERT INTO runs (run_id, command, started_at, status) VALUES (?, ?, ?, 'running')",
+            [run_id, command, summary.started_at],
+        )
+        landed = list_landing(store, con)
+        logger.info("%d new file(s) in %slanding/", len(landed), store.url.rstrip("/") + "/")
+        for obj in landed:
+            outcome = ingest_release(store, con, obj, run_id)
+            summary.files_in += 1
+            summary.rows_loaded += outcome.rows_loaded
+            summary.rows_quarantined += outcome.rows_quarantined
+            summary.releases.append(asdict(outcome))
+            (logger.warning if outcome.status != "loaded" else logger.info)("%s", outcome.message)
+
+        has_publication = con.execute("SELECT count(*) FROM publications").fetchone() != (0,)
+        if not landed and has_publication:
+            summary.status, summary.message = (
+                "nothing_new",
+                "nothing new in landing/; the publication is unchanged",
+            )
+        elif not landed:
+            summary.status, summary.message = "nothing_new", "landing/ is empty: nothing to publish yet"
+        else:
+            counts = curate(con)
+            publication = publish_version(con, store, settings, run_id, run_id)
+            summary.status = "published"
+            summary.published_version = publication.version
+            summary.message = f"published version {publication.version}: " + ", ".join(
+                f"{name} {count:,} rows" for name, count in counts.items()
+            )
+        summary.finished_at = _now()
+        con.execute(
+            "UPDATE runs SET finished_at = ?, status = ?, files_in = ?, rows_loaded = ?, rows_quarantined = ?, "
+            "published_version = ?, message = ? WHERE run_id = ?",
+            [summary.finished_at, summary.status, summary.files_in, summary.rows_loaded, summary.rows_quarantined,
+             summary.published_version, summary.message, run_id],
+        )  # fmt: skip
+        report_path = report(con, store, summary) if summary.status != "nothing_new" else None
+    logger.info("%s", summary.message)
+    result = asdict(summary)
+    result["report"] = report_path
+    result["catalog"] = store.uri("catalog.duckdb") if summary.status == "published" else None
+    return result
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None, microsecond=0)

@@ -1,0 +1,181 @@
+"""The `reewatch` command line (CONTRACT.md §1).
+
+Exit codes: 0 published (or nothing new), 3 blocked by the quality gate, 1 run failed, 2 usage or configuration.
+Heavy imports (Prefect, DuckDB, GX) happen inside the commands, so `--help` stays well under a second.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+if TYPE_CHECKING:
+    from reewatch.config import Settings
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_BLOCKED = 0, 1, 2, 3
+TRY_QUERY = (
+    "SELECT period, quantity_t, mom_pct, yoy_pct, is_record FROM ree.exports_monthly "
+    "WHERE series_id = 'gacc_rare_earths' AND partner = 'WORLD' ORDER BY period DESC LIMIT 12"
+)
+
+app = typer.Typer(
+    help="reewatch: China's rare-earth trade releases → checked, versioned tables for BI.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+LakeOption = Annotated[
+    str | None,
+    typer.Option("--lake", help="Local folder or s3://bucket/prefix. Default: $REEWATCH_LAKE, else ./lake."),
+]
+WaitOption = Annotated[
+    float, typer.Option("--wait", help="Seconds to wait for another run's writer lock before giving up.")
+]
+
+
+def _fail(code: int, message: str) -> typer.Exit:
+    typer.echo(f"reewatch: {message}", err=True)
+    return typer.Exit(code)
+
+
+def _settings(lake: str | None) -> Settings:
+    from reewatch.config import ConfigError, load_settings
+
+    try:
+        return load_settings(lake)
+    except ConfigError as exc:
+        raise _fail(EXIT_USAGE, str(exc)) from None
+
+
+def _setup_logging(settings: Settings) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(message)s", "%H:%M:%S"))
+    root = logging.getLogger("reewatch")
+    root.handlers[:] = [handler]
+    root.setLevel(settings.log_level)
+    root.propagate = False
+
+
+def _prefect_environment() -> None:
+    # Quiet, offline Prefect: no telemetry (else an ERROR line offline), no update checks.
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+
+def _run_pipeline(settings: Settings, command: str, wait: float) -> dict[str, Any]:
+    """Run the Prefect flow and turn its outcome into an exit code."""
+    _setup_logging(settings)
+    _prefect_environment()
+    from flows.pipeline import reewatch_run
+
+    from reewatch.lake import LakeError
+    from reewatch.warehouse import LakeBusy
+
+    try:
+        result: dict[str, Any] = reewatch_run(lake=settings.lake, command=command, wait_seconds=wait)
+    except LakeBusy as exc:
+        raise _fail(EXIT_FAILED, str(exc)) from None
+    except LakeError as exc:
+        raise _fail(EXIT_FAILED, f"storage error, nothing was published: {exc}") from None
+    return result
+
+
+def _print_outcome(result: dict[str, Any]) -> None:
+    typer.echo(f"{result['status']}: {result['message']}")
+    typer.echo(
+        f"files in: {result['files_in']}, rows loaded: {result['rows_loaded']}, "
+        f"rows quarantined: {result['rows_quarantined']}"
+    )
+    if result.get("report"):
+        typer.echo(f"report: {result['report']}")
+
+
+def _exit_for(result: dict[str, Any]) -> None:
+    if result["status"] == "blocked":
+        raise typer.Exit(EXIT_BLOCKED)
+    if result["status"] == "failed":
+        raise typer.Exit(EXIT_FAILED)
+
+
+@app.command()
+def run(lake: LakeOption = None, wait: WaitOption = 0.0) -> None:
+    """Process everything new in landing/, run the quality gate, publish, write the report."""
+    result = _run_pipeline(_settings(lake), "run", wait)
+    _print_outcome(result)
+    _exit_for(result)
+
+
+@app.command()
+def ingest(
+    files: Annotated[list[Path], typer.Argument(help="Files to land (any layout reewatch reads).")],
+    lake: LakeOption = None,
+    wait: WaitOption = 0.0,
+) -> None:
+    """Copy FILES into landing/, then do what `run` does."""
+    settings = _settings(lake)
+    missing = [str(f) for f in files if not f.is_file()]
+    if missing:
+        raise _fail(EXIT_USAGE, f"no such file: {', '.join(missing)}")
+    from reewatch.landing import land_files
+
+    for key in land_files(settings, files):
+        typer.echo(f"landed {key}")
+    result = _run_pipeline(settings, "ingest", wait)
+    _print_outcome(result)
+    _exit_for(result)
+
+
+@app.command()
+def demo(
+    lake: Annotated[str, typer.Option("--lake", help="Local folder for the demo lake.")] = "./lake",
+) -> None:
+    """Make a fresh local lake, land the bundled sample releases, run the whole pipeline."""
+    if lake.startswith("s3://"):
+        raise _fail(EXIT_USAGE, "the demo makes a local lake; give --lake a folder")
+    from reewatch.landing import DEMO_MARKER, land_samples
+
+    root = Path(lake).resolve()
+    if root.exists() and any(root.iterdir()):
+        if not (root / DEMO_MARKER).exists():
+            raise _fail(EXIT_USAGE, f"{root} exists and is not a demo lake; give --lake an empty or new folder")
+        shutil.rmtree(root)
+    root.mkdir(parents=True)
+    (root / DEMO_MARKER).write_text("made by `reewatch demo`; the next demo replaces this folder\n")
+    settings = _settings(str(root))
+    landed = land_samples(settings)
+    typer.echo(f"landed {len(landed)} sample releases into {root / 'landing'}")
+    result = _run_pipeline(settings, "demo", 0.0)
+    _print_outcome(result)
+    if result.get("catalog"):
+        typer.echo("\nTry a query:")
+        typer.echo(f"  duckdb -c \"ATTACH '{result['catalog']}' AS ree (READ_ONLY); {TRY_QUERY}\"")
+    _exit_for(result)
+
+
+@app.command()
+def status(lake: LakeOption = None) -> None:
+    """Releases, last runs, what is quarantined, what is published."""
+    settings = _settings(lake)
+    from reewatch.lake import LakeError, open_lake
+    from reewatch.status import describe
+
+    try:
+        store = open_lake(settings.lake, settings.s3() if settings.is_s3 else None)
+        typer.echo(describe(settings, store))
+    except LakeError as exc:
+        raise _fail(EXIT_FAILED, f"storage error: {exc}") from None
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

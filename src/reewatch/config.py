@@ -1,0 +1,122 @@
+"""One typed settings object for reewatch, read from the command line, `REEWATCH_*` and the standard AWS variables.
+
+Every option is documented where it is declared; secrets are `SecretStr` so they never print or log.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ConfigError(ValueError):
+    """A usage or configuration problem, said in one line (exit code 2)."""
+
+
+@dataclass(frozen=True)
+class S3Settings:
+    """Where S3 is and who we are there: shared by boto3 (the lake) and DuckDB (httpfs), so both see one store."""
+
+    endpoint_url: str | None
+    """`AWS_ENDPOINT_URL_S3` or `AWS_ENDPOINT_URL` (MinIO, moto); None means AWS itself."""
+    region: str
+    """`AWS_REGION` or `AWS_DEFAULT_REGION`; us-east-1 when neither is set."""
+
+    @classmethod
+    def from_environment(cls) -> S3Settings:
+        endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL") or None
+        region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+        return cls(endpoint_url=endpoint, region=region)
+
+
+@dataclass(frozen=True, repr=False)
+class S3Credentials:
+    """Resolved credentials (env, profile, instance role) for DuckDB's secret. Never printed: repr hides them."""
+
+    key_id: str
+    secret: SecretStr
+    session_token: SecretStr | None
+
+    def __repr__(self) -> str:
+        return "S3Credentials(key_id='***', secret='***')"
+
+
+def resolve_s3_credentials() -> S3Credentials | None:
+    """Ask boto3's credential chain once, so DuckDB uses exactly the credentials boto3 uses."""
+    import boto3  # imported here: `reewatch --help` must stay fast
+
+    creds = boto3.session.Session().get_credentials()
+    if creds is None:
+        return None
+    frozen = creds.get_frozen_credentials()
+    if not frozen.access_key or not frozen.secret_key:
+        return None
+    token = SecretStr(frozen.token) if frozen.token else None
+    return S3Credentials(key_id=frozen.access_key, secret=SecretStr(frozen.secret_key), session_token=token)
+
+
+class Settings(BaseSettings):
+    """reewatch settings. Precedence: command-line option > `REEWATCH_*` variable > default."""
+
+    model_config = SettingsConfigDict(env_prefix="REEWATCH_", extra="ignore")
+
+    lake: str = Field(default="./lake")
+    """Where the lake lives: a local folder or `s3://bucket/prefix` (`--lake`, `REEWATCH_LAKE`)."""
+
+    state_dir: Path = Field(default_factory=lambda: Path.home() / ".local" / "state" / "reewatch")
+    """Local working folder for an `s3://` lake's warehouse copy and locks (`REEWATCH_STATE_DIR`)."""
+
+    log_level: str = "INFO"
+    """Python log level name for reewatch's own messages (`REEWATCH_LOG_LEVEL`)."""
+
+    keep_versions: int = Field(default=12, ge=1)
+    """How many published versions stay in `published/` for time travel (`REEWATCH_KEEP_VERSIONS`)."""
+
+    @field_validator("lake")
+    @classmethod
+    def _lake_is_folder_or_s3(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise ValueError("the lake location is empty")
+        parsed = urlparse(value)
+        if parsed.scheme == "s3":
+            if not parsed.netloc:
+                raise ValueError(f"'{value}' names no bucket: use s3://bucket/prefix")
+        elif parsed.scheme and len(parsed.scheme) > 1:  # one letter is a Windows drive, not a scheme
+            raise ValueError(f"'{value}' is neither a local folder nor an s3:// URL")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError(f"unknown log level '{value}'")
+        return level
+
+    @property
+    def is_s3(self) -> bool:
+        return self.lake.startswith("s3://")
+
+    def s3(self) -> S3Settings:
+        return S3Settings.from_environment()
+
+
+def load_settings(lake: str | None = None, **overrides: object) -> Settings:
+    """Build the settings, turning validation errors into one-line `ConfigError`s."""
+    from pydantic import ValidationError
+
+    values: dict[str, object] = {k: v for k, v in overrides.items() if v is not None}
+    if lake:
+        values["lake"] = lake
+    try:
+        return Settings(**values)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "settings"
+        raise ConfigError(f"invalid {where}: {first['msg']}") from None

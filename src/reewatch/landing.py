@@ -1,0 +1,49 @@
+"""Putting files into landing/: user files (`reewatch ingest`) and the bundled samples (`reewatch demo`)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+from reewatch.config import Settings
+from reewatch.lake import Lake, open_lake, sha256_hex
+
+DEMO_MARKER = ".reewatch-demo"
+SAMPLE_SUFFIXES = {".csv", ".xlsx", ".xls", ".json"}
+
+
+def samples_dir() -> Path:
+    """The bundled demo releases: `$REEWATCH_SAMPLES`, else the repository's samples/ folder."""
+    configured = os.environ.get("REEWATCH_SAMPLES")
+    if configured:
+        return Path(configured)
+    return Path(__file__).resolve().parents[2] / "samples"
+
+
+def land_bytes(lake: Lake, name: str, data: bytes, folder: str = "") -> str:
+    """Put one file into landing/ under its own name; a different file already there keeps its place."""
+    safe = Path(name).name  # never a path from the user's side: no '..', no folders
+    key = f"landing/{folder}{safe}"
+    if lake.exists(key) and sha256_hex(lake.read_bytes(key)) != sha256_hex(data):
+        stem, dot, suffix = safe.rpartition(".")
+        key = f"landing/{folder}{stem or suffix}-{sha256_hex(data)[:8]}{dot}{suffix if stem else ''}"
+    lake.write_bytes(key, data)
+    return key
+
+
+def land_files(settings: Settings, files: Iterable[Path]) -> list[str]:
+    lake = open_lake(settings.lake, settings.s3() if settings.is_s3 else None)
+    return [land_bytes(lake, path.name, path.read_bytes()) for path in files]
+
+
+def land_samples(settings: Settings) -> list[str]:
+    """Every sample release, keeping its subfolder under landing/."""
+    lake = open_lake(settings.lake, settings.s3() if settings.is_s3 else None)
+    root = samples_dir()
+    keys = []
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and path.suffix.lower() in SAMPLE_SUFFIXES:
+            folder = "/".join(path.relative_to(root).parts[:-1])
+            keys.append(land_bytes(lake, path.name, path.read_bytes(), f"{folder}/" if folder else ""))
+    return keys

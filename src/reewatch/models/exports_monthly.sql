@@ -1,0 +1,102 @@
+-- exports_monthly: China's exports per series, month and partner, at the latest vintage.
+-- grain: series_id, period, partner (one row each); a Jan–Feb combined figure sits on February (period_kind jan_feb)
+-- source: observations (every vintage); the latest vintage (highest rank, then latest publication) prevails
+-- column series_id: Which series: gacc_rare_earths (GACC headline 稀土), gacc_magnets_850511 (HS 8505.11 magnets), bloomberg_re_products, or gacc_commodity:<name>. Never mix series.
+-- column period: First day of the month; a Jan–Feb combined figure sits on February.
+-- column period_kind: month, or jan_feb for the combined two-month January–February figure.
+-- column partner: Destination as ISO 3166-1 alpha-2, or WORLD for the total.
+-- column partner_name: Destination name as published (English).
+-- column quantity_t: Exported quantity in tonnes (normalised from the published unit).
+-- column value_usd: Export value in US dollars, as published in USD (never converted from CNY).
+-- column value_cny: Export value in yuan, as published in CNY (never converted from USD).
+-- column unit_value_usd_per_kg: value_usd / (quantity_t × 1000): US dollars per kilogram.
+-- column ytd_quantity_t: Cumulative January-to-period quantity in tonnes: as published, else the sum of the year's months.
+-- column mom_pct: Change on the previous month in percent, within this series and partner; NULL when either side is a Jan–Feb figure.
+-- column yoy_pct: Change on the same period a year earlier in percent, same series, partner and period kind.
+-- column share_of_world_pct: This partner's share of the series' WORLD quantity in the same period, percent.
+-- column is_record: True when quantity_t is the highest of this series and partner in all monthly data up to this period.
+-- column highest_since: First period of the run this value tops: the month after the last earlier higher value, or the series' first period.
+-- column vintage: Release kind of the figure shown: preliminary, bulletin, detailed, mirror.
+-- column published_on: Publication date of that release (estimated from the GACC calendar when the file does not say).
+-- column release_id: SHA-256 of the file the figure came from (raw/<release_id> in the lake).
+WITH ranked AS (
+    SELECT *,
+           row_number() OVER (
+               PARTITION BY series_id, period, basis, partner, measure
+               ORDER BY vintage_rank DESC, published_on DESC NULLS LAST, release_id DESC
+           ) AS newest
+    FROM observations
+),
+latest AS (SELECT * FROM ranked WHERE newest = 1),
+flows AS (
+    SELECT series_id, period, basis AS period_kind, partner,
+           any_value(partner_name) AS partner_name,
+           max(value) FILTER (WHERE measure = 'quantity_t') AS quantity_t,
+           max(value) FILTER (WHERE measure = 'value_usd') AS value_usd,
+           max(value) FILTER (WHERE measure = 'value_cny') AS value_cny,
+           arg_max(vintage, (vintage_rank, published_on)) AS vintage,
+           arg_max(published_on, (vintage_rank, published_on)) AS published_on,
+           arg_max(release_id, (vintage_rank, published_on)) AS release_id
+    FROM latest
+    WHERE basis IN ('month', 'jan_feb') AND measure IN ('quantity_t', 'value_usd', 'value_cny')
+    GROUP BY ALL
+),
+published_ytd AS (
+    SELECT series_id, period, partner, value AS ytd_quantity_t
+    FROM latest
+    WHERE basis = 'ytd' AND measure = 'quantity_t'
+),
+world AS (
+    SELECT series_id, period, quantity_t AS world_quantity_t FROM flows WHERE partner = 'WORLD'
+),
+records AS (
+    -- Records compare single months only: a two-month Jan–Feb figure is no record.
+    SELECT f.series_id, f.period, f.partner,
+           bool_or(e.quantity_t >= f.quantity_t) AS topped_before,
+           max(e.period) FILTER (WHERE e.quantity_t > f.quantity_t) AS last_higher
+    FROM flows f
+    LEFT JOIN flows e
+      ON e.series_id = f.series_id AND e.partner = f.partner AND e.period < f.period AND e.period_kind = 'month'
+    WHERE f.period_kind = 'month'
+    GROUP BY f.series_id, f.period, f.partner
+),
+first_month AS (
+    SELECT series_id, partner, min(period) AS first_period FROM flows WHERE period_kind = 'month' GROUP BY ALL
+)
+SELECT f.series_id,
+       f.period,
+       f.period_kind,
+       f.partner,
+       f.partner_name,
+       f.quantity_t,
+       f.value_usd,
+       f.value_cny,
+       round(f.value_usd / nullif(f.quantity_t * 1000, 0), 4) AS unit_value_usd_per_kg,
+       coalesce(
+           y.ytd_quantity_t,
+           sum(f.quantity_t) OVER (
+               PARTITION BY f.series_id, f.partner, year(f.period) ORDER BY f.period
+           )
+       ) AS ytd_quantity_t,
+       CASE WHEN f.period_kind = 'month' AND prev.period_kind = 'month'
+            THEN round(100 * (f.quantity_t / nullif(prev.quantity_t, 0) - 1), 2) END AS mom_pct,
+       round(100 * (f.quantity_t / nullif(ly.quantity_t, 0) - 1), 2) AS yoy_pct,
+       round(100 * f.quantity_t / nullif(w.world_quantity_t, 0), 2) AS share_of_world_pct,
+       CASE WHEN f.period_kind = 'month' THEN NOT coalesce(r.topped_before, false) END AS is_record,
+       CASE WHEN f.period_kind = 'month'
+            THEN coalesce(CAST(r.last_higher + INTERVAL 1 MONTH AS DATE), fm.first_period) END AS highest_since,
+       f.vintage,
+       f.published_on,
+       f.release_id
+FROM flows f
+LEFT JOIN published_ytd y USING (series_id, period, partner)
+LEFT JOIN flows prev
+       ON prev.series_id = f.series_id AND prev.partner = f.partner
+      AND prev.period = CAST(f.period - INTERVAL 1 MONTH AS DATE)
+LEFT JOIN flows ly
+       ON ly.series_id = f.series_id AND ly.partner = f.partner AND ly.period_kind = f.period_kind
+      AND ly.period = CAST(f.period - INTERVAL 1 YEAR AS DATE)
+LEFT JOIN world w ON w.series_id = f.series_id AND w.period = f.period
+LEFT JOIN records r ON r.series_id = f.series_id AND r.period = f.period AND r.partner = f.partner
+LEFT JOIN first_month fm ON fm.series_id = f.series_id AND fm.partner = f.partner
+ORDER BY f.series_id, f.partner, f.period

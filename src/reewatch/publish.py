@@ -1,0 +1,116 @@
+"""Versioned, atomic publication: curated tables → `published/<version>/*.parquet`, then one swap of
+`catalog.duckdb` (views over that version, every table and column with a COMMENT).
+
+Readers only ever see a finished version: the Parquet files are complete before the catalog that points at
+them replaces the old one (a rename on a local lake, a single PUT on S3).
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+from reewatch.config import Settings
+from reewatch.curate import Model, models
+from reewatch.lake import Lake
+from reewatch.warehouse import connect
+
+log = logging.getLogger(__name__)
+
+PUBLISHED = "published/"
+CATALOG_KEY = "catalog.duckdb"
+PUBLICATIONS_COLUMNS = {
+    "version": "Version name: published/<version>/ in the lake.",
+    "run_id": "The run that published it.",
+    "published_at": "When it was published (UTC).",
+    "catalog": "That version's own catalog: ATTACH it to query the version as it was.",
+}
+
+
+@dataclass(frozen=True)
+class Publication:
+    version: str
+    tables: list[str]
+    catalog_uri: str
+
+
+def publish(con: duckdb.DuckDBPyConnection, lake: Lake, settings: Settings, version: str, run_id: str) -> Publication:
+    """Write every curated table of this version, then swap the catalog to it and prune old versions."""
+    tables = models()
+    prefix = f"{PUBLISHED}{version}/"
+    if not lake.is_s3:
+        Path(lake.uri(prefix.rstrip("/"))).mkdir(parents=True, exist_ok=True)
+    for model in tables:
+        target = lake.uri(f"{prefix}{model.name}.parquet")
+        con.execute(
+            f"COPY curated.{model.name} TO {_quote(target)} (FORMAT parquet, COMPRESSION zstd)"  # noqa: S608
+        )
+    published_at = datetime.now(UTC).replace(tzinfo=None)
+    con.execute(
+        "INSERT INTO publications VALUES (?, ?, ?, ?)",
+        [version, run_id, published_at, [m.name for m in tables]],
+    )
+    history = con.execute("SELECT version, run_id, published_at FROM publications ORDER BY version").fetchall()
+    history = history[-settings.keep_versions :]  # what stays after pruning, which follows the swap
+
+    with tempfile.TemporaryDirectory(prefix="reewatch-catalog-") as tmp:
+        catalog = Path(tmp) / "catalog.duckdb"
+        _build_catalog(catalog, lake, settings, prefix, tables, history)
+        # The version's own catalog first (time travel), then the swap readers see.
+        lake.write_file(f"{prefix}catalog.duckdb", catalog)
+        lake.write_file(CATALOG_KEY, catalog)
+    log.info("published version %s (%d tables)", version, len(tables))
+    _prune(con, lake, settings.keep_versions)
+    return Publication(version, [m.name for m in tables], lake.uri(CATALOG_KEY))
+
+
+def _build_catalog(
+    path: Path,
+    lake: Lake,
+    settings: Settings,
+    prefix: str,
+    tables: list[Model],
+    history: list[tuple[str, str, datetime]],
+) -> None:
+    con = connect(path, s3=settings.s3() if lake.is_s3 else None)
+    try:
+        for model in tables:
+            source = lake.uri(f"{prefix}{model.name}.parquet")
+            con.execute(f"CREATE VIEW {model.name} AS SELECT * FROM read_parquet({_quote(source)})")  # noqa: S608
+            con.execute(f"COMMENT ON VIEW {model.name} IS {_quote(model.description)}")
+            for column, text in model.columns.items():
+                con.execute(f"COMMENT ON COLUMN {model.name}.{column} IS {_quote(text)}")
+        con.execute(
+            "CREATE TABLE publications (version VARCHAR, run_id VARCHAR, published_at TIMESTAMP, catalog VARCHAR)"
+        )
+        con.executemany(
+            "INSERT INTO publications VALUES (?, ?, ?, ?)",
+            [(v, r, at, lake.uri(f"{PUBLISHED}{v}/catalog.duckdb")) for v, r, at in history],
+        )
+        con.execute(
+            "COMMENT ON TABLE publications IS 'Every publication still kept in the lake, newest last; "
+            "ATTACH a version''s catalog to query it as it was.'"
+        )
+        for column, text in PUBLICATIONS_COLUMNS.items():
+            con.execute(f"COMMENT ON COLUMN publications.{column} IS {_quote(text)}")
+    finally:
+        con.close()
+
+
+def _prune(con: duckdb.DuckDBPyConnection, lake: Lake, keep: int) -> None:
+    """Drop versions beyond the newest `keep` (their catalog first, so no kept catalog points at them)."""
+    versions = [row[0] for row in con.execute("SELECT version FROM publications ORDER BY version").fetchall()]
+    for version in versions[:-keep]:
+        lake.delete_prefix(f"{PUBLISHED}{version}/")
+        con.execute("DELETE FROM publications WHERE version = ?", [version])
+        log.info("pruned published version %s (keeping %d)", version, keep)
+
+
+def _quote(text: str) -> str:
+    """A SQL string literal (DDL cannot take bound parameters)."""
+    return "'" + text.replace("'", "''") + "'"

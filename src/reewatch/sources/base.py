@@ -1,0 +1,89 @@
+"""What every source parser returns: tidy observation rows, rows it had to reject, and what kind of release it is."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import pandas as pd
+
+# Later release kinds restate earlier ones (DOMAIN.md §2): the highest rank is "current".
+VINTAGE_RANK = {"mirror": 0, "preliminary": 1, "bulletin": 2, "detailed": 3, "yearbook": 4}
+
+OBSERVATION_COLUMNS = [
+    "source_row", "series_id", "commodity", "hs_code", "period", "basis", "partner", "partner_name",
+    "measure", "value", "published_value", "published_unit",
+]  # fmt: skip
+
+
+class UnreadableRelease(ValueError):
+    """The file cannot be parsed at all: it is recorded as `failed` with this message, and the run goes on."""
+
+
+@dataclass
+class Reject:
+    """A source row that never became observations (wrong shape, unknown unit): quarantined as is."""
+
+    source_row: str
+    rule: str
+    message: str
+    raw_record: dict[str, Any]
+
+
+@dataclass
+class ParsedRelease:
+    layout: str
+    vintage: str
+    published_on: date | None
+    published_on_estimated: bool
+    observations: pd.DataFrame  # OBSERVATION_COLUMNS
+    raw_records: dict[str, dict[str, Any]]  # source_row -> the row as it stood in the file
+    rows_in: int  # data rows in the file (every one is loaded or quarantined)
+    rejects: list[Reject] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def vintage_rank(self) -> int:
+        return VINTAGE_RANK[self.vintage]
+
+
+def decode_text(data: bytes) -> str:
+    """Customs CSVs come as UTF-8, UTF-8 with BOM or GB18030: try them in that order."""
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise UnreadableRelease("the text is neither UTF-8 nor GB18030")
+
+
+@dataclass(frozen=True)
+class GridRow:
+    """One row of a sheet-like file: where it stood (CSV line number, or Sheet!row) and its cells as text."""
+
+    ref: str
+    cells: list[str]
+
+
+def read_csv_grid(data: bytes) -> list[GridRow]:
+    """A CSV file as rows of text cells, each with the line it started on."""
+    if b"\x00" in data[:4096]:
+        raise UnreadableRelease("binary content, not a CSV text file")
+    reader = csv.reader(io.StringIO(decode_text(data), newline=""))
+    rows = []
+    line = 1
+    try:
+        for cells in reader:
+            rows.append(GridRow(str(line), [c.strip() for c in cells]))
+            line = reader.line_num + 1
+    except csv.Error as exc:
+        raise UnreadableRelease(f"CSV syntax error at line {reader.line_num}: {exc}") from None
+    return rows
+
+
+def record_json(record: dict[str, Any]) -> str:
+    return json.dumps(record, ensure_ascii=False, default=str)

@@ -1,0 +1,80 @@
+"""Units and money scales as published (DOMAIN.md §4), in one table, and the parsing of printed numbers.
+
+A published unit maps to a normalised unit and a factor: quantities to tonnes, money to CNY or USD.
+CNY and USD are two published currencies, never converted into each other.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Scale:
+    unit: str  # normalised unit: t, CNY, USD, or a count unit kept as published
+    factor: float  # published value × factor = normalised value
+    kind: str  # mass | money | count
+
+
+def _key(text: str) -> str:
+    """Fold width, case and spacing so '１０，０００ Tons' and '10000T' find the same entry."""
+    text = unicodedata.normalize("NFKC", text).lower()
+    return re.sub(r"[\s,$:：]", "", text)
+
+
+_SCALES: dict[str, Scale] = {}
+
+
+def _add(scale: Scale, *spellings: str) -> None:
+    for spelling in spellings:
+        _SCALES[_key(spelling)] = scale
+
+
+_add(Scale("t", 1.0, "mass"), "吨", "ton", "tons", "tonne", "tonnes", "t", "metric ton")
+_add(Scale("t", 0.001, "mass"), "千克", "kg", "kilogram", "kilograms")
+_add(Scale("t", 10_000.0, "mass"), "万吨", "10000t", "10000tons", "10,000 tons", "10 000 tonnes")
+_add(Scale("CNY", 1.0, "money"), "元", "cny", "rmb", "人民币", "yuan")
+_add(Scale("CNY", 10_000.0, "money"), "万元", "万元人民币", "cny10thousand", "10000yuan")
+_add(Scale("CNY", 100_000_000.0, "money"), "亿元", "亿元人民币", "cny100million", "rmb100million")
+_add(Scale("USD", 1.0, "money"), "美元", "usd", "us$")
+_add(Scale("USD", 1_000.0, "money"), "千美元", "us$1000", "us$1,000", "usd1000", "usdthousand", "usd1thousand")
+_add(Scale("USD", 1_000_000.0, "money"), "usd1million", "百万美元", "us$1million", "usdmillion")
+
+
+def scale_of(published_unit: str) -> Scale | None:
+    """The scale for a unit as printed, or None when it is not a mass or money unit we know."""
+    return _SCALES.get(_key(published_unit))
+
+
+def money_scale_from_caption(caption: str) -> Scale | None:
+    """Find the money unit in a caption such as 'Unit: USD1 Million' or '单位：万元人民币'."""
+    text = unicodedata.normalize("NFKC", caption)
+    text = re.sub(r"^\s*(unit|单位)\s*[:：]?\s*", "", text, flags=re.IGNORECASE).strip().strip('"')
+    scale = scale_of(text)
+    return scale if scale is not None and scale.kind == "money" else None
+
+
+NONE_MARKS = {"-", "–", "—", "－", "", "..", "…"}
+_FOOTNOTE = re.compile(r"[*†‡#]+|\(\d\)|（\d）|\[\d+\]|[¹²³⁴⁵⁶⁷⁸⁹⁰]+")
+
+
+def parse_number(text: str | None) -> float | None:
+    """A printed number as a float: '7,742.2' → 7742.2, '－' → None. Raises ValueError on text that is no number.
+
+    Full-width digits and footnote marks are folded away; '-' and blanks mean 'not published'.
+    """
+    if text is None:
+        return None
+    cleaned = unicodedata.normalize("NFKC", str(text)).strip()
+    if cleaned in NONE_MARKS:
+        return None
+    cleaned = _FOOTNOTE.sub("", cleaned).replace(",", "").replace(" ", "").replace("%", "")
+    if cleaned in NONE_MARKS:
+        return None
+    value = float(cleaned)  # ValueError names the text
+    if not math.isfinite(value):
+        raise ValueError(f"not a finite number: {text!r}")
+    return value

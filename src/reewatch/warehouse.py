@@ -1,0 +1,283 @@
+"""DuckDB for reewatch: connections with the pinned extensions (never the network), the S3 secret, schema
+migrations, and the single-writer lock that lets one run at a time own the warehouse.
+
+Where the warehouse lives: in the lake itself, at `_state/warehouse.duckdb`. A local lake uses that file in
+place. An `s3://` lake keeps a working copy in the state folder, fetched from the lake when the writer lock is
+taken and put back (one PUT) when the run ends, so losing the machine that ran a flow loses nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import getpass
+import hashlib
+import importlib.util
+import json
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from importlib import resources
+from pathlib import Path
+from urllib.parse import urlparse
+
+import duckdb
+
+from reewatch.config import S3Credentials, S3Settings, Settings, resolve_s3_credentials
+from reewatch.lake import Lake, LakeError
+
+log = logging.getLogger(__name__)
+
+EXTENSIONS = ("httpfs", "excel", "ducklake")
+WAREHOUSE_KEY = "_state/warehouse.duckdb"
+LOCK_KEY = "_state/writer.lock"
+
+
+class LakeBusy(RuntimeError):
+    """Another run holds the writer lock."""
+
+
+def extension_file(name: str) -> Path:
+    """The extension binary shipped by the `duckdb-extension-<name>` wheel for the installed DuckDB."""
+    spec = importlib.util.find_spec(f"duckdb_extension_{name}")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError(f"the duckdb-extension-{name} package is not installed (run `make setup`)")
+    path = Path(spec.submodule_search_locations[0]) / "extensions" / f"v{duckdb.__version__}"
+    path = path / f"{name}.duckdb_extension"
+    if not path.exists():
+        raise RuntimeError(
+            f"duckdb-extension-{name} has no build for DuckDB {duckdb.__version__}: pin both to one version"
+        )
+    return path
+
+
+def connect(
+    database: str | Path = ":memory:",
+    *,
+    read_only: bool = False,
+    extensions: tuple[str, ...] = ("httpfs",),
+    s3: S3Settings | None = None,
+    credentials: S3Credentials | None = None,
+) -> duckdb.DuckDBPyConnection:
+    """Open DuckDB with extensions loaded from the pinned wheels; with `s3`, an S3 secret for httpfs."""
+    con = duckdb.connect(str(database), read_only=read_only)
+    # Nothing may reach for the network: extensions come from the wheels, not from extensions.duckdb.org.
+    con.execute("SET autoinstall_known_extensions = false")
+    con.execute("SET autoload_known_extensions = false")
+    for name in extensions:
+        con.execute(f"LOAD '{extension_file(name)}'")
+    if s3 is not None:
+        create_s3_secret(con, s3, credentials)
+    return con
+
+
+def create_s3_secret(con: duckdb.DuckDBPyConnection, s3: S3Settings, credentials: S3Credentials | None = None) -> None:
+    """One S3 secret from the same settings boto3 uses; values are bound, never logged."""
+    creds = credentials if credentials is not None else resolve_s3_credentials()
+    options: dict[str, str] = {"REGION": s3.region}
+    if creds is not None:
+        options["KEY_ID"] = creds.key_id
+        options["SECRET"] = creds.secret.get_secret_value()
+        if creds.session_token is not None:
+            options["SESSION_TOKEN"] = creds.session_token.get_secret_value()
+    if s3.endpoint_url:
+        endpoint = urlparse(s3.endpoint_url)
+        options["ENDPOINT"] = endpoint.netloc or endpoint.path
+        options["URL_STYLE"] = "path"  # MinIO and moto serve buckets by path
+        options["USE_SSL"] = "true" if endpoint.scheme == "https" else "false"
+    # CREATE SECRET takes no bound parameters, so quote each literal (doubling quotes) rather than interpolate raw.
+    body = ", ".join(f"{key} {_literal(value)}" for key, value in options.items())
+    con.execute(f"CREATE OR REPLACE SECRET reewatch_s3 (TYPE s3, {body})")
+
+
+def _literal(value: str) -> str:
+    if value in ("true", "false"):
+        return value
+    return "'" + value.replace("'", "''") + "'"
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Apply the numbered files of `reewatch/migrations/` not yet applied; return their names."""
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (name VARCHAR PRIMARY KEY, applied_at TIMESTAMP NOT NULL)"
+    )
+    done = {row[0] for row in con.execute("SELECT name FROM schema_migrations").fetchall()}
+    applied = []
+    folder = resources.files("reewatch") / "migrations"
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if not entry.name.endswith(".sql") or entry.name in done:
+            continue
+        con.execute("BEGIN")
+        con.execute(entry.read_text(encoding="utf-8"))
+        con.execute("INSERT INTO schema_migrations VALUES (?, now())", [entry.name])
+        con.execute("COMMIT")
+        applied.append(entry.name)
+    return applied
+
+
+class WriterLock:
+    """One writer per lake: a lock object in the lake, leased and renewed while the run lives.
+
+    Local lakes use an OS file lock (released by the kernel even on SIGKILL). S3 lakes create
+    `_state/writer.lock` only if absent (a conditional PUT); the holder renews the lease every
+    `lease_seconds / 4`, and a lock whose lease ran out (its holder died) is taken over.
+    """
+
+    def __init__(self, lake: Lake, local_lock_dir: Path, lease_seconds: int = 120) -> None:
+        self.lake = lake
+        self.local_lock_dir = local_lock_dir
+        self.lease_seconds = lease_seconds
+        self._fd: int | None = None
+        self._stop = threading.Event()
+        self._renewer: threading.Thread | None = None
+        self.owner = f"{getpass.getuser()}@{socket.gethostname()} pid {os.getpid()}"
+
+    def acquire(self, wait_seconds: float = 0.0) -> None:
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            holder = self._try_acquire()
+            if holder is None:
+                return
+            if time.monotonic() >= deadline:
+                raise LakeBusy(
+                    f"lake busy: {self.lake.url} is being written by {holder}; "
+                    "try again when that run ends (or pass --wait SECONDS)"
+                )
+            time.sleep(min(2.0, max(0.1, deadline - time.monotonic())))
+
+    def _try_acquire(self) -> str | None:
+        """None when acquired, else a description of the holder."""
+        if not self.lake.is_s3:
+            import fcntl
+
+            self.local_lock_dir.mkdir(parents=True, exist_ok=True)
+            path = self.local_lock_dir / "writer.lock"
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = Path(path).read_text(encoding="utf-8").strip() or "another run"
+                os.close(fd)
+                return holder
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{self.owner} since {datetime.now(UTC):%Y-%m-%d %H:%M:%SZ}".encode())
+            self._fd = fd
+            return None
+
+        if self.lake.create_exclusive(LOCK_KEY, self._lease_record()):
+            self._start_renewing()
+            return None
+        try:
+            record = json.loads(self.lake.read_bytes(LOCK_KEY))
+        except (LakeError, ValueError):
+            return "another run"
+        expires = datetime.fromisoformat(record.get("expires_at", "1970-01-01T00:00:00+00:00"))
+        if expires < datetime.now(UTC):
+            log.warning("taking over the writer lock of %s: its lease ran out at %s", record.get("owner"), expires)
+            self.lake.delete(LOCK_KEY)
+            return self._try_acquire()
+        return f"{record.get('owner', 'another run')} since {record.get('acquired_at', '?')}"
+
+    def _lease_record(self) -> bytes:
+        now = datetime.now(UTC)
+        return json.dumps(
+            {
+                "owner": self.owner,
+                "acquired_at": now.isoformat(timespec="seconds"),
+                "expires_at": (now + timedelta(seconds=self.lease_seconds)).isoformat(timespec="seconds"),
+            }
+        ).encode()
+
+    def _start_renewing(self) -> None:
+        def renew() -> None:
+            while not self._stop.wait(self.lease_seconds / 4):
+                try:
+                    self.lake.write_bytes(LOCK_KEY, self._lease_record())
+                except LakeError as exc:  # the next renewal may succeed; the lease has slack for it
+                    log.warning("could not renew the writer lock: %s", exc)
+
+        self._renewer = threading.Thread(target=renew, name="reewatch-lock-lease", daemon=True)
+        self._renewer.start()
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing drops the flock
+            self._fd = None
+        if self._renewer is not None:
+            self._stop.set()
+            self._renewer.join(timeout=5)
+            self._renewer = None
+            self.lake.delete(LOCK_KEY)
+
+
+class Warehouse:
+    """The writer's warehouse for one lake: where its DuckDB file is, and how it is kept in the lake."""
+
+    def __init__(self, settings: Settings, lake: Lake) -> None:
+        self.settings = settings
+        self.lake = lake
+        if lake.is_s3:
+            slug = hashlib.sha256(lake.url.encode()).hexdigest()[:16]
+            self.work_dir = settings.state_dir / slug
+        else:
+            self.work_dir = Path(lake.uri("_state"))
+        self.path = self.work_dir / "warehouse.duckdb"
+        self.lock = WriterLock(lake, self.work_dir)
+
+    @contextlib.contextmanager
+    def writer(self, wait_seconds: float = 0.0) -> Iterator[duckdb.DuckDBPyConnection]:
+        """Hold the writer lock, open the migrated warehouse, and (S3) put it back into the lake when done."""
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        self.lock.acquire(wait_seconds)
+        try:
+            if self.lake.is_s3:
+                self._fetch()
+            con = connect(self.path, s3=self.settings.s3() if self.lake.is_s3 else None)
+            try:
+                migrate(con)
+                yield con
+                con.execute("CHECKPOINT")
+            finally:
+                con.close()
+            if self.lake.is_s3:
+                self.lake.write_file(WAREHOUSE_KEY, self.path)
+        finally:
+            self.lock.release()
+
+    def _fetch(self) -> None:
+        """The lake's copy is the truth; a leftover local copy may be stale (another machine ran since)."""
+        for leftover in (self.path, self.path.with_name(self.path.name + ".wal")):
+            leftover.unlink(missing_ok=True)
+        if self.lake.exists(WAREHOUSE_KEY):
+            self.lake.download(WAREHOUSE_KEY, self.path)
+
+    @contextlib.contextmanager
+    def reader(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A read-only look at the warehouse (for `status`), without taking the writer lock."""
+        if self.lake.is_s3:
+            self.work_dir.mkdir(parents=True, exist_ok=True)
+            snapshot = self.work_dir / "warehouse.readonly.duckdb"
+            if not self.lake.exists(WAREHOUSE_KEY):
+                con = connect(":memory:")
+                migrate(con)
+                yield con
+                con.close()
+                return
+            self.lake.download(WAREHOUSE_KEY, snapshot)
+            path = snapshot
+        else:
+            if not self.path.exists():
+                con = connect(":memory:")
+                migrate(con)
+                yield con
+                con.close()
+                return
+            path = self.path
+        con = connect(path, read_only=True)
+        try:
+            yield con
+        finally:
+            con.close()

@@ -1,0 +1,163 @@
+"""Test fixtures: an isolated environment per test, moto's S3 and a Prefect server on 127.0.0.1 per session.
+
+No test reads the developer's own config (HOME, PREFECT_HOME and AWS files point into temp folders) and nothing
+leaves 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import boto3
+import pytest
+
+from s3server import moto_s3
+
+ROOT = Path(__file__).resolve().parents[1]
+REEWATCH = ROOT / ".venv" / "bin" / "reewatch"
+SAMPLES = ROOT / "samples"
+FIXTURES = ROOT / "tests" / "fixtures"
+# A secret planted in every test's environment: it must never show up in anything a run produces.
+PLANTED_SECRET = "SECRETplanted-9f8e7d6c5b4a"
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("REEWATCH_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+    for name in (
+        "REEWATCH_LAKE", "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL",
+        "AWS_ENDPOINT_URL_S3", "AWS_MAX_ATTEMPTS", "AWS_RETRY_MODE", "AWS_DEFAULT_REGION",
+    ):  # fmt: skip
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    monkeypatch.setenv("DO_NOT_TRACK", "1")
+    monkeypatch.setenv("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    with moto_s3() as endpoint:
+        yield endpoint
+
+
+def new_bucket(endpoint: str) -> str:
+    bucket = f"bucket-{uuid.uuid4().hex[:12]}"
+    boto3.client(
+        "s3", endpoint_url=endpoint, aws_access_key_id="testing", aws_secret_access_key="testing",
+        region_name="us-east-1",
+    ).create_bucket(Bucket=bucket)  # fmt: skip
+    return bucket
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One real `prefect server start` (SQLite) for the session: CLI runs talk to it instead of each
+    starting a temporary server (~10 s each)."""
+    home = tmp_path_factory.mktemp("prefect-home")
+    port = _free_port()
+    env = {
+        **os.environ, "PREFECT_HOME": str(home), "HOME": str(home), "DO_NOT_TRACK": "1",
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_UI_ENABLED": "false",
+    }  # fmt: skip
+    env.pop("PREFECT_API_URL", None)
+    log = open(home / "server.log", "wb")  # noqa: SIM115 - closed below
+    server = subprocess.Popen(
+        [str(ROOT / ".venv" / "bin" / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    api = f"http://127.0.0.1:{port}/api"
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            with urllib.request.urlopen(f"{api}/health", timeout=2) as response:
+                if response.status == 200:
+                    break
+        except OSError:
+            pass
+        if server.poll() is not None or time.monotonic() > deadline:
+            log.close()
+            raise RuntimeError(f"prefect server did not start:\n{(home / 'server.log').read_text()[-3000:]}")
+        time.sleep(0.5)
+    try:
+        yield api
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()
+
+
+@dataclass
+class CliResult:
+    code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+@pytest.fixture
+def cli(prefect_api: str, tmp_path: Path) -> object:
+    """Run the real `reewatch` command in a separate process, against the session's Prefect server."""
+
+    def run(*args: str, env: dict[str, str] | None = None, timeout: float = 300) -> CliResult:
+        full_env = {**os.environ, "PREFECT_API_URL": prefect_api, **(env or {})}
+        full_env["PREFECT_HOME"] = str(tmp_path / "prefect-client")
+        done = subprocess.run(
+            [str(REEWATCH), *args],
+            env=full_env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            cwd=tmp_path,
+        )
+        return CliResult(done.returncode, done.stdout, done.stderr)
+
+    return run
+
+
+def query_catalog(catalog: str, sql: str, env: dict[str, str] | None = None) -> list[tuple[object, ...]]:
+    """Query a catalog from a second, separate Python process, as an analyst would."""
+    program = (
+        "import duckdb, json, sys\n"
+        "from reewatch.warehouse import connect\n"
+        "from reewatch.config import S3Settings\n"
+        "catalog, sql = sys.argv[1], sys.argv[2]\n"
+        "con = connect(s3=S3Settings.from_environment() if catalog.startswith('s3://') else None)\n"
+        "con.execute(f\"ATTACH '{catalog}' AS ree (READ_ONLY)\")\n"
+        "print(json.dumps(con.execute(sql).fetchall(), default=str))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program, catalog, sql], env={**os.environ, **(env or {})},
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    import json
+
+    return [tuple(row) for row in json.loads(done.stdout)]

@@ -1,0 +1,55 @@
+"""Row contracts: each rule has a row that breaks it, and the message names the values."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+
+from reewatch.contracts import check_observations
+
+
+def _row(**overrides: object) -> dict[str, object]:
+    row: dict[str, object] = {
+        "source_row": "5", "series_id": "gacc_rare_earths", "commodity": "Rare earths", "hs_code": None,
+        "period": date(2025, 8, 1), "basis": "month", "partner": "WORLD", "partner_name": "World",
+        "measure": "quantity_t", "value": 5792.0, "published_value": "5,792.0", "published_unit": "Ton",
+    }  # fmt: skip
+    row.update(overrides)
+    return row
+
+
+def test_good_rows_pass() -> None:
+    passed, violations = check_observations(pd.DataFrame([_row(), _row(source_row="6", basis="ytd", value=44355.0)]))
+    assert violations == [] and len(passed) == 2
+
+
+def test_each_rule_catches_its_row() -> None:
+    frame = pd.DataFrame(
+        [
+            _row(),
+            _row(source_row="6", value=float("nan"), published_value="1,0l9.9"),
+            _row(
+                source_row="7",
+                series_id="gacc_commodity:fertilizers",
+                value=-2841000.0,
+                published_value="-284.1",
+            ),
+            _row(source_row="8", value=5_792_000.0, published_value="5,792,000"),
+            _row(source_row="9", measure="yoy_quantity_pct", value=-140.0, published_value="-140"),
+            _row(source_row="10", period=date(2099, 1, 1)),
+            _row(source_row="11", basis="weekly"),
+        ]
+    )
+    passed, violations = check_observations(frame)
+    found = {(v.source_row, v.rule) for v in violations}
+    assert ("6", "number_parses") in found
+    assert ("7", "non_negative") in found
+    assert ("8", "series_range") in found
+    assert ("9", "pct_at_least_minus_100") in found
+    assert ("10", "period_not_in_future") in found
+    assert any(row == "11" and "basis" in v.message for v in violations for row in [v.source_row])
+    messages = {v.source_row: v.message for v in violations}
+    assert "'1,0l9.9'" in messages["6"] and "not a number" in messages["6"]
+    assert "5,792,000.0 t is outside the plausible 1,000–10,000 t" in messages["8"]
+    assert list(passed.source_row) == ["5"]

@@ -1,0 +1,78 @@
+"""The English headline CSV parses to the expected observations, and broken files fail with a clear reason."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from conftest import FIXTURES, SAMPLES
+from reewatch.sources import parse_release
+from reewatch.sources.base import UnreadableRelease
+
+
+def _value(parsed, series, period, basis, measure):  # type: ignore[no-untyped-def]
+    obs = parsed.observations
+    hit = obs[(obs.series_id == series) & (obs.period == period) & (obs.basis == basis) & (obs.measure == measure)]
+    assert len(hit) == 1, hit
+    return float(hit.value.iloc[0])
+
+
+def test_monthly_release_parses_month_ytd_prior_year_and_yoy() -> None:
+    path = SAMPLES / "headline" / "2025-08_major_exports_usd.csv"
+    parsed = parse_release(path.read_bytes(), path.name)
+    assert (parsed.layout, parsed.vintage, parsed.rows_in) == ("gacc_headline_csv", "preliminary", 7)
+    assert parsed.published_on == date(2025, 9, 10) and parsed.published_on_estimated
+    rare = "gacc_rare_earths"
+    assert _value(parsed, rare, date(2025, 8, 1), "month", "quantity_t") == 5792.0
+    assert _value(parsed, rare, date(2025, 8, 1), "ytd", "quantity_t") == 44355.0
+    assert _value(parsed, rare, date(2024, 8, 1), "ytd", "quantity_t") == 38689.0  # prior-year column
+    assert _value(parsed, rare, date(2025, 8, 1), "month", "value_usd") == pytest.approx(36.9e6)
+    assert _value(parsed, rare, date(2025, 8, 1), "ytd", "yoy_quantity_pct") == 14.6
+    # 10,000-tonne rows are normalised to tonnes, the published figure kept beside them.
+    steel = _value(parsed, "gacc_commodity:steel products", date(2025, 8, 1), "month", "quantity_t")
+    assert steel == pytest.approx(1019.9 * 10_000)
+    # Counted goods keep their unit; '-' means nothing published, so no observation.
+    obs = parsed.observations
+    cars = obs[(obs.commodity == "Automobiles (including chassis)") & (obs.basis == "month")]
+    assert set(cars.measure) == {"quantity", "value_usd"}
+    textiles = obs[obs.commodity == "Textile yarn, fabrics and articles"]
+    assert "quantity_t" not in set(textiles.measure) and "quantity" not in set(textiles.measure)
+    row = obs[(obs.series_id == rare) & (obs.measure == "quantity_t") & (obs.basis == "month")].iloc[0]
+    assert (row.published_value, row.published_unit, row.source_row) == ("5,792.0", "Ton", "5")
+
+
+def test_jan_feb_release_is_one_two_month_figure_on_february() -> None:
+    path = SAMPLES / "headline" / "2025-02_major_exports_usd.csv"
+    parsed = parse_release(path.read_bytes(), path.name)
+    assert _value(parsed, "gacc_rare_earths", date(2025, 2, 1), "jan_feb", "quantity_t") == 8511.0
+    assert _value(parsed, "gacc_rare_earths", date(2025, 2, 1), "jan_feb", "yoy_quantity_pct") == -3.0
+    assert set(parsed.observations.basis) == {"jan_feb"}
+
+
+def test_short_row_is_rejected_with_its_line() -> None:
+    path = FIXTURES / "headline" / "malformed_2025-09.csv"
+    parsed = parse_release(path.read_bytes(), path.name)
+    assert [(r.source_row, r.rule) for r in parsed.rejects] == [("8", "row_shape")]
+    assert "has 5 cells, the header has 10" in parsed.rejects[0].message
+    assert parsed.rows_in == 5
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("no_title.csv", "no known layout"),
+        ("no_quantity_header.csv", "names no quantity column"),
+    ],
+)
+def test_unreadable_files_say_why(name: str, reason: str) -> None:
+    data = (FIXTURES / "headline" / name).read_bytes()
+    with pytest.raises(UnreadableRelease, match=reason):
+        parse_release(data, name)
+
+
+def test_empty_and_binary_files_are_unreadable() -> None:
+    with pytest.raises(UnreadableRelease, match="empty"):
+        parse_release(b"", "empty.csv")
+    with pytest.raises(UnreadableRelease):
+        parse_release(b"\x00\x01\x02 Major Exports by Quantity and Value", "binary.csv")

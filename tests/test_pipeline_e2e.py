@@ -1,0 +1,152 @@
+"""The whole pipeline through the real `reewatch` command, on a local lake and on moto's S3 over HTTP,
+with a second process reading the published catalog as an analyst would."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import boto3
+import pytest
+
+from conftest import FIXTURES, PLANTED_SECRET, SAMPLES, new_bucket, query_catalog
+
+pytestmark = pytest.mark.e2e
+
+AUG_2025 = (
+    "SELECT quantity_t FROM ree.exports_monthly WHERE series_id='gacc_rare_earths' "
+    "AND period='2025-08-01' AND partner='WORLD'"
+)
+
+
+def test_demo_publishes_a_catalog_a_second_process_can_query(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    lake = tmp_path / "lake"
+    result = cli("demo", "--lake", str(lake), env={"AWS_SECRET_ACCESS_KEY": PLANTED_SECRET})
+    assert result.code == 0, result.output
+    assert f"report: {lake}/reports/latest/index.html" in result.stdout
+    assert "ATTACH" in result.stdout and "exports_monthly" in result.stdout  # a query to try
+    assert query_catalog(str(lake / "catalog.duckdb"), AUG_2025) == [(5792.0,)]
+
+    rows = query_catalog(
+        str(lake / "catalog.duckdb"),
+        "SELECT period, period_kind, ytd_quantity_t, mom_pct, is_record, highest_since "
+        "FROM ree.exports_monthly WHERE series_id='gacc_rare_earths' AND partner='WORLD' "
+        "AND period IN ('2025-02-01', '2025-06-01', '2025-07-01') ORDER BY period",
+    )
+    assert rows[0][:3] == ("2025-02-01", "jan_feb", 8511.0)
+    assert rows[1][2:] == (32569.0, 32.02, True, "2023-03-01")  # June 2025: the record of the bundle
+    assert rows[2][4:] == (False, "2025-07-01")  # July tops nothing: it is highest only since itself
+    # Every table and column carries a comment.
+    missing = query_catalog(
+        str(lake / "catalog.duckdb"),
+        "SELECT table_name, column_name FROM duckdb_columns() WHERE database_name='ree' AND comment IS NULL",
+    )
+    assert missing == []
+    report = (lake / "reports" / "latest" / "index.html").read_text()
+    assert "4,392.0" in report  # the latest month, December 2025
+    # The planted secret appears nowhere the run wrote or printed.
+    assert PLANTED_SECRET not in result.output
+    for path in lake.rglob("*"):
+        if path.is_file():
+            assert PLANTED_SECRET.encode() not in path.read_bytes(), path
+
+
+def test_same_file_twice_is_ingested_once_and_nothing_new_changes_nothing(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    lake = tmp_path / "lake"
+    original = SAMPLES / "headline" / "2025-08_major_exports_usd.csv"
+    renamed = tmp_path / "august-copy.csv"
+    shutil.copy(original, renamed)
+    assert cli("ingest", str(original), "--lake", str(lake)).code == 0
+    second = cli("ingest", str(renamed), "--lake", str(lake))
+    assert second.code == 0, second.output
+    releases = query_catalog(
+        str(lake / "catalog.duckdb"),
+        "SELECT file_name, status, rows_loaded FROM ree.releases ORDER BY status",
+    )
+    assert releases == [("august-copy.csv", "duplicate", 0), ("2025-08_major_exports_usd.csv", "loaded", 7)]
+    assert query_catalog(str(lake / "catalog.duckdb"), AUG_2025) == [(5792.0,)]
+
+    catalog_before = (lake / "catalog.duckdb").read_bytes()
+    versions_before = sorted(p.name for p in (lake / "published").iterdir())
+    again = cli("run", "--lake", str(lake))
+    assert again.code == 0 and "nothing_new" in again.stdout, again.output
+    assert (lake / "catalog.duckdb").read_bytes() == catalog_before
+    assert sorted(p.name for p in (lake / "published").iterdir()) == versions_before
+
+
+def test_malformed_rows_are_quarantined_and_good_files_still_publish(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    lake = tmp_path / "lake"
+    files = [
+        SAMPLES / "headline" / "2025-08_major_exports_usd.csv",
+        FIXTURES / "headline" / "malformed_2025-09.csv",
+        FIXTURES / "headline" / "no_title.csv",
+    ]
+    result = cli("ingest", *map(str, files), "--lake", str(lake))
+    assert result.code == 0, result.output
+    # Clear messages naming file, row and rule.
+    assert "malformed_2025-09.csv row 6: rule number_parses: '1,0l9.9'" in result.stderr
+    assert "malformed_2025-09.csv row 7: rule non_negative" in result.stderr
+    assert "malformed_2025-09.csv row 8: rule row_shape" in result.stderr
+    catalog = str(lake / "catalog.duckdb")
+    quarantined = query_catalog(catalog, "SELECT source_row, rule, message FROM ree.quarantined_rows ORDER BY 1")
+    assert [(row, rule) for row, rule, _ in quarantined] == [
+        ("6", "number_parses"), ("7", "non_negative"), ("8", "row_shape"),
+    ]  # fmt: skip
+    assert all(message.startswith("malformed_2025-09.csv row ") for _, _, message in quarantined)
+    raw = query_catalog(catalog, "SELECT raw_record->>'Commodity' FROM ree.quarantined_rows WHERE source_row = '7'")
+    assert raw == [("Fertilizers",)]
+    statuses = dict(query_catalog(catalog, "SELECT file_name, status FROM ree.releases"))
+    assert statuses == {
+        "2025-08_major_exports_usd.csv": "loaded",
+        "malformed_2025-09.csv": "partly_quarantined",
+        "no_title.csv": "failed",
+    }
+    failed = query_catalog(catalog, "SELECT message FROM ree.releases WHERE status = 'failed'")
+    assert "no_title.csv: no known layout" in failed[0][0]
+    assert query_catalog(
+        catalog, "SELECT count(*) FROM ree.releases WHERE rows_in <> rows_loaded + rows_quarantined"
+    ) == [(0,)]
+    # The good rows of the partly bad file are published; the bad ones are not.
+    sept = query_catalog(
+        catalog,
+        "SELECT quantity_t FROM ree.exports_monthly WHERE series_id='gacc_rare_earths' AND period='2025-09-01'",
+    )
+    assert sept == [(4000.3,)]
+    assert query_catalog(
+        catalog,
+        "SELECT count(*) FROM ree.exports_monthly WHERE series_id LIKE '%fertilizers' AND period='2025-09-01'",
+    ) == [(0,)]
+    # Every landed byte is archived, the unreadable file too.
+    assert len(list((lake / "raw").iterdir())) == 3
+    report = (lake / "reports" / "latest" / "index.html").read_text()
+    assert "row_shape" in report and "no_title.csv" in report
+
+
+def test_s3_lake_end_to_end_with_a_second_reader(cli, s3_endpoint: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    bucket = new_bucket(s3_endpoint)
+    url = f"s3://{bucket}/team/lake"
+    env = {"AWS_ENDPOINT_URL": s3_endpoint, "AWS_SECRET_ACCESS_KEY": "testing"}
+    samples = sorted((SAMPLES / "headline").glob("2025-*.csv"))
+    result = cli("ingest", *map(str, samples), "--lake", url, env=env)
+    assert result.code == 0, result.output
+    keys = {
+        obj["Key"] for page in boto3.client("s3", endpoint_url=s3_endpoint).get_paginator("list_objects_v2")
+        .paginate(Bucket=bucket) for obj in page.get("Contents", [])
+    }  # fmt: skip
+    assert "team/lake/catalog.duckdb" in keys and "team/lake/_state/warehouse.duckdb" in keys
+    assert any(k.startswith("team/lake/published/") and k.endswith("exports_monthly.parquet") for k in keys)
+    assert "team/lake/reports/latest/index.html" in keys
+    assert sum(k.startswith("team/lake/raw/") for k in keys) == len(samples)
+    rows = query_catalog(f"{url}/catalog.duckdb", AUG_2025, env=env)
+    assert rows == [(5792.0,)]
+    # A new machine (fresh state folder) continues from the lake's own warehouse: nothing new to do.
+    again = cli("run", "--lake", url, env={**env, "REEWATCH_STATE_DIR": str(tmp_path / "other-machine")})
+    assert again.code == 0 and "nothing_new" in again.stdout, again.output
+
+
+def test_usage_errors_exit_2_in_one_line(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    result = cli("run", "--lake", "gs://elsewhere")
+    assert result.code == 2
+    assert result.stderr.strip().count("\n") == 0 and "neither a local folder nor an s3" in result.stderr
+    missing = cli("ingest", str(tmp_path / "nope.csv"), "--lake", str(tmp_path / "lake"))
+    assert missing.code == 2 and "no such file" in missing.stderr
