@@ -9,6 +9,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import asdict
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -17,6 +18,7 @@ from prefect.cache_policies import NO_CACHE
 
 from reewatch.config import load_settings
 from reewatch.curate import build_curated
+from reewatch.identities import record_identity_warnings
 from reewatch.ingest import ReleaseOutcome, ingest_landed, new_landing_files
 from reewatch.lake import Lake, LakeError, LakeObject, open_lake
 from reewatch.publish import Publication, publish
@@ -49,13 +51,19 @@ def list_landing(lake: Lake, con: duckdb.DuckDBPyConnection) -> list[LakeObject]
 
 
 @task(name="ingest release", task_run_name="ingest {obj.key}", **_IO)
-def ingest_release(lake: Lake, con: duckdb.DuckDBPyConnection, obj: LakeObject, run_id: str) -> ReleaseOutcome:
-    return ingest_landed(lake, con, obj, run_id)
+def ingest_release(
+    lake: Lake, con: duckdb.DuckDBPyConnection, obj: LakeObject, run_id: str, work_dir: Path
+) -> ReleaseOutcome:
+    return ingest_landed(lake, con, obj, run_id, work_dir)
 
 
 @task(name="build curated tables", cache_policy=NO_CACHE)
-def curate(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    return build_curated(con)
+def curate(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, int]:
+    counts = build_curated(con)
+    warnings = record_identity_warnings(con, run_id)
+    if warnings:
+        get_run_logger().warning("%d identity warning(s): see load_warnings and the report", warnings)
+    return counts
 
 
 @task(name="publish version", **_IO)
@@ -82,7 +90,8 @@ def reewatch_run(lake: str | None = None, command: str = "run", wait_seconds: fl
     store = open_lake(settings.lake, settings.s3() if settings.is_s3 else None)
     run_id = new_run_id()
     summary = RunSummary(run_id=run_id, command=command, lake=store.url, started_at=_now())
-    with Warehouse(settings, store).writer(wait_seconds) as con:
+    warehouse = Warehouse(settings, store)
+    with warehouse.writer(wait_seconds) as con:
         con.execute(
             "INSERT INTO runs (run_id, command, started_at, status) VALUES (?, ?, ?, 'running')",
             [run_id, command, summary.started_at],
@@ -90,7 +99,7 @@ def reewatch_run(lake: str | None = None, command: str = "run", wait_seconds: fl
         landed = list_landing(store, con)
         logger.info("%d new file(s) in %slanding/", len(landed), store.url.rstrip("/") + "/")
         for obj in landed:
-            outcome = ingest_release(store, con, obj, run_id)
+            outcome = ingest_release(store, con, obj, run_id, warehouse.work_dir)
             summary.files_in += 1
             summary.rows_loaded += outcome.rows_loaded
             summary.rows_quarantined += outcome.rows_quarantined
@@ -106,7 +115,7 @@ def reewatch_run(lake: str | None = None, command: str = "run", wait_seconds: fl
         elif not landed:
             summary.status, summary.message = "nothing_new", "landing/ is empty: nothing to publish yet"
         else:
-            counts = curate(con)
+            counts = curate(con, run_id)
             publication = publish_version(con, store, settings, run_id, run_id)
             summary.status = "published"
             summary.published_version = publication.version

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import date
 
-import pandas as pd
+import polars as pl
 
 from reewatch.contracts import check_observations
+from reewatch.sources.base import BATCH_SCHEMA
 
 
 def _row(**overrides: object) -> dict[str, object]:
@@ -14,18 +15,23 @@ def _row(**overrides: object) -> dict[str, object]:
         "source_row": "5", "series_id": "gacc_rare_earths", "commodity": "Rare earths", "hs_code": None,
         "period": date(2025, 8, 1), "basis": "month", "partner": "WORLD", "partner_name": "World",
         "measure": "quantity_t", "value": 5792.0, "published_value": "5,792.0", "published_unit": "Ton",
+        "trade_mode": None,
     }  # fmt: skip
     row.update(overrides)
     return row
 
 
+def _frame(rows: list[dict[str, object]]) -> pl.DataFrame:
+    return pl.DataFrame(rows, schema=BATCH_SCHEMA)
+
+
 def test_good_rows_pass() -> None:
-    passed, violations = check_observations(pd.DataFrame([_row(), _row(source_row="6", basis="ytd", value=44355.0)]))
+    passed, violations = check_observations(_frame([_row(), _row(source_row="6", basis="ytd", value=44355.0)]))
     assert violations == [] and len(passed) == 2
 
 
 def test_each_rule_catches_its_row() -> None:
-    frame = pd.DataFrame(
+    frame = _frame(
         [
             _row(),
             _row(source_row="6", value=float("nan"), published_value="1,0l9.9"),
@@ -52,4 +58,4 @@ def test_each_rule_catches_its_row() -> None:
     messages = {v.source_row: v.message for v in violations}
     assert "'1,0l9.9'" in messages["6"] and "not a number" in messages["6"]
     assert "5,792,000.0 t is outside the plausible 1,000–10,000 t" in messages["8"]
-    assert list(passed.source_row) == ["5"]
+    assert passed["source_row"].to_list() == ["5"]

@@ -1,7 +1,8 @@
 """Pandera contracts for tidy observation rows: types, allowed values, ranges per series (DOMAIN.md §5).
 
-Validation is lazy: every failing row is reported with the rule it broke and a message that names the values,
-so the loader can quarantine exactly those source rows and load the rest.
+One schema, on Pandera's polars backend, checks every layout: small releases as one frame, detailed exports as a
+stream of Arrow batches (polars shares their memory), so a ten-million-row file is never one pandas frame.
+Validation is lazy: every failing row comes back with the rule it broke and a message naming its values.
 """
 
 from __future__ import annotations
@@ -9,12 +10,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
-import pandas as pd
-import pandera.pandas as pa
+import pandera.polars as pa
+import polars as pl
+from pandera.api.polars.types import PolarsData
 
 BASES = ["month", "jan_feb", "ytd"]
 MEASURES = ["quantity_t", "quantity", "value_usd", "value_cny", "yoy_quantity_pct", "yoy_value_pct"]
+LEVELS = ["quantity_t", "quantity", "value_usd", "value_cny"]
 
 # Hard ranges in tonnes for world totals (DOMAIN.md §5): outside them a figure is wrong, not remarkable.
 # A Jan–Feb figure is two months; a YTD figure is up to twelve.
@@ -28,42 +32,37 @@ HARD_RANGES_T: dict[tuple[str, str], tuple[float, float]] = {
 }
 
 
-@dataclass(frozen=True)
-class RowRule:
-    name: str
-    ok: Callable[[pd.DataFrame], pd.Series]  # True where the row obeys the rule
-    explain: Callable[[pd.Series], str]  # one failing row -> what is wrong, with its values
+def _finite() -> pl.Expr:
+    # polars orders NaN above every number: keep unparsed values out of range checks (number_parses has them).
+    return pl.col("value").is_finite().fill_null(False)
 
 
-def _number_parses(df: pd.DataFrame) -> pd.Series:
-    return df["value"].notna()
+def _number_parses() -> pl.Expr:
+    return pl.col("value").is_not_null() & pl.col("value").is_not_nan()
 
 
-def _non_negative(df: pd.DataFrame) -> pd.Series:
-    is_level = df["measure"].isin(["quantity_t", "quantity", "value_usd", "value_cny"])
-    return ~(is_level & (df["value"] < 0))
+def _non_negative() -> pl.Expr:
+    return ~(pl.col("measure").is_in(LEVELS) & _finite() & (pl.col("value") < 0)).fill_null(False)
 
 
-def _in_series_range(df: pd.DataFrame) -> pd.Series:
-    ok: pd.Series = pd.Series(True, index=df.index)
-    world_tonnes = (df["measure"] == "quantity_t") & (df["partner"] == "WORLD")
+def _in_series_range() -> pl.Expr:
+    out_of_range = pl.lit(False)
+    world_tonnes = (pl.col("measure") == "quantity_t") & (pl.col("partner") == "WORLD")
     for (series_id, basis), (low, high) in HARD_RANGES_T.items():
-        scope = world_tonnes & (df["series_id"] == series_id) & (df["basis"] == basis) & df["value"].notna()
-        ok &= ~(scope & ((df["value"] < low) | (df["value"] > high)))
-    return ok
+        scope = world_tonnes & (pl.col("series_id") == series_id) & (pl.col("basis") == basis) & _finite()
+        out_of_range = out_of_range | (scope & ((pl.col("value") < low) | (pl.col("value") > high))).fill_null(False)
+    return ~out_of_range
 
 
-def _pct_floor(df: pd.DataFrame) -> pd.Series:
-    is_pct = df["measure"].str.endswith("_pct")
-    return ~(is_pct & (df["value"] < -100))
+def _pct_floor() -> pl.Expr:
+    return ~(pl.col("measure").str.ends_with("_pct") & _finite() & (pl.col("value") < -100)).fill_null(False)
 
 
-def _not_in_future(df: pd.DataFrame) -> pd.Series:
-    this_month = pd.Timestamp(date.today().replace(day=1))
-    return pd.to_datetime(df["period"]) <= this_month
+def _not_in_future() -> pl.Expr:
+    return (pl.col("period") <= pl.lit(date.today().replace(day=1))).fill_null(True)
 
 
-def _range_message(row: pd.Series) -> str:
+def _range_message(row: dict[str, Any]) -> str:
     low, high = HARD_RANGES_T[(row["series_id"], row["basis"])]
     return (
         f"{row['series_id']} {row['basis']} quantity {row['value']:,.1f} t is outside the plausible "
@@ -71,7 +70,24 @@ def _range_message(row: pd.Series) -> str:
     )
 
 
+@dataclass(frozen=True)
+class RowRule:
+    name: str
+    ok: Callable[[], pl.Expr]  # true where the row obeys the rule
+    explain: Callable[[dict[str, Any]], str]  # one failing row -> what is wrong, with its values
+
+
 ROW_RULES: tuple[RowRule, ...] = (
+    RowRule(
+        "period_parses",
+        lambda: pl.col("period").is_not_null(),
+        lambda r: "the period could not be read (expected YYYYMM, e.g. 202508)",
+    ),
+    RowRule(
+        "known_partner",
+        lambda: pl.col("partner").is_not_null(),
+        lambda r: f"partner '{r['partner_name']}' is not a known country or area",
+    ),
     RowRule(
         "number_parses",
         _number_parses,
@@ -83,30 +99,30 @@ ROW_RULES: tuple[RowRule, ...] = (
         lambda r: f"{r['measure']} ({r['basis']}) is negative: {r['published_value']}",
     ),
     RowRule("series_range", _in_series_range, _range_message),
-    RowRule(
-        "pct_at_least_minus_100",
-        _pct_floor,
-        lambda r: f"{r['measure']} = {r['value']} is below -100%",
-    ),
-    RowRule(
-        "period_not_in_future",
-        _not_in_future,
-        lambda r: f"period {pd.Timestamp(r['period']):%Y-%m} lies in the future",
-    ),
+    RowRule("pct_at_least_minus_100", _pct_floor, lambda r: f"{r['measure']} = {r['value']} is below -100%"),
+    RowRule("period_not_in_future", _not_in_future, lambda r: f"period {r['period']:%Y-%m} lies in the future"),
 )
 _RULES = {rule.name: rule for rule in ROW_RULES}
+
+
+def _frame_check(rule: RowRule) -> pa.Check:
+    def check(data: PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select(rule.ok().alias(rule.name))
+
+    return pa.Check(check, name=rule.name)
+
 
 OBSERVATION_SCHEMA = pa.DataFrameSchema(
     {
         "source_row": pa.Column(str),
         "series_id": pa.Column(str, pa.Check.str_length(min_value=1)),
-        "period": pa.Column("datetime64[s]", coerce=True),
+        "period": pa.Column(pl.Date, nullable=True),  # null: rule period_parses
         "basis": pa.Column(str, pa.Check.isin(BASES)),
-        "partner": pa.Column(str, pa.Check.str_matches(r"^([A-Z]{2}|WORLD)$")),
+        "partner": pa.Column(str, pa.Check.str_matches(r"^([A-Z]{2}|WORLD)$"), nullable=True),  # known_partner
         "measure": pa.Column(str, pa.Check.isin(MEASURES)),
-        "value": pa.Column(float, nullable=True, coerce=True),
+        "value": pa.Column(pl.Float64, nullable=True),
     },
-    checks=[pa.Check(rule.ok, name=rule.name, element_wise=False) for rule in ROW_RULES],
+    checks=[_frame_check(rule) for rule in ROW_RULES],
     strict=False,
 )
 
@@ -118,38 +134,35 @@ class Violation:
     message: str
 
 
-def check_observations(observations: pd.DataFrame) -> tuple[pd.DataFrame, list[Violation]]:
+def check_observations(frame: pl.DataFrame) -> tuple[pl.DataFrame, list[Violation]]:
     """Validate lazily; return the rows that passed and one violation per failing (row, rule)."""
-    if observations.empty:
-        return observations, []
-    frame = observations.reset_index(drop=True)
+    if frame.is_empty():
+        return frame, []
     try:
-        valid = OBSERVATION_SCHEMA.validate(frame, lazy=True)
-        return valid, []
+        return OBSERVATION_SCHEMA.validate(frame, lazy=True), []
     except pa.errors.SchemaErrors as errors:
         cases = errors.failure_cases
     violations: list[Violation] = []
-    bad_index: set[int] = set()
-    reported: set[tuple[int, str]] = set()
-    for case in cases.itertuples(index=False):
-        index = case.index
-        if index is None or pd.isna(index):  # a whole-column problem (type): every row fails it
+    bad_rows: set[int] = set()
+    seen: set[tuple[int, str]] = set()
+    for case in cases.iter_rows(named=True):
+        rule_name = str(case["check"])
+        index = case["index"]
+        if index is None:  # a whole-column problem (a wrong type): every row of the batch fails it
             for i, source_row in enumerate(frame["source_row"]):
-                violations.append(Violation(str(source_row), str(case.check), f"column {case.column}"))
-                bad_index.add(i)
+                violations.append(Violation(str(source_row), rule_name, f"column {case['column']}: {rule_name}"))
+                bad_rows.add(i)
             continue
-        index = int(index)
-        rule_name = str(case.check)
-        if (index, rule_name) in reported:  # a frame-wide check is reported once per column: keep one
+        if (index, rule_name) in seen:
             continue
-        reported.add((index, rule_name))
-        row = frame.iloc[index]
+        seen.add((index, rule_name))
+        row = frame.row(index, named=True)
         rule = _RULES.get(rule_name)
         if rule is not None:
             message = rule.explain(row)
         else:  # a column check such as isin
-            message = f"{case.column} = {case.failure_case!r} breaks {rule_name}"
+            message = f"{case['column']} = {case['failure_case']!r} breaks {rule_name}"
         violations.append(Violation(str(row["source_row"]), rule_name, message))
-        bad_index.add(index)
-    passed = frame.drop(index=sorted(bad_index))
-    return OBSERVATION_SCHEMA.validate(passed, lazy=True) if not passed.empty else passed, violations
+        bad_rows.add(index)
+    passed = frame.with_row_index("_i").filter(~pl.col("_i").is_in(sorted(bad_rows))).drop("_i")
+    return passed, violations

@@ -10,14 +10,16 @@ import logging
 import posixpath
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 import duckdb
-import pandas as pd
+import polars as pl
 
-from reewatch.contracts import check_observations
+from reewatch.contracts import Violation, check_observations
+from reewatch.identities import suspected_unit_errors
 from reewatch.lake import Lake, LakeObject
-from reewatch.sources import ParsedRelease, UnreadableRelease, parse_release
-from reewatch.sources.base import OBSERVATION_COLUMNS, record_json
+from reewatch.sources import ParsedRelease, UnreadableRelease, parse_release_file
+from reewatch.sources.base import record_json
 
 log = logging.getLogger(__name__)
 
@@ -48,23 +50,25 @@ def new_landing_files(lake: Lake, con: duckdb.DuckDBPyConnection) -> list[LakeOb
     return fresh
 
 
-def ingest_landed(lake: Lake, con: duckdb.DuckDBPyConnection, obj: LakeObject, run_id: str) -> ReleaseOutcome:
+def ingest_landed(
+    lake: Lake, con: duckdb.DuckDBPyConnection, obj: LakeObject, run_id: str, work_dir: Path
+) -> ReleaseOutcome:
     """Archive one landing object to raw/ and load it (or record it as a duplicate or a failure)."""
-    data = lake.read_bytes(obj.key)
-    release_id, _ = lake.archive(data)  # bytes are safe in raw/ before any parser touches them
     file_name = posixpath.basename(obj.key)
     landed_at = _naive_utc(obj.modified)
-    earlier = con.execute(
-        "SELECT file_name, ingested_at FROM releases WHERE release_id = ? AND status <> 'duplicate' "
-        "ORDER BY ingested_at LIMIT 1",
-        [release_id],
-    ).fetchone()
-    if earlier is not None:
-        message = f"same bytes as {earlier[0]} (ingested {earlier[1]:%Y-%m-%d %H:%M}); not loaded again"
-        outcome = ReleaseOutcome(release_id, file_name, "duplicate", 0, 0, 0, message)
-        _record_release(con, outcome, obj.key, None, landed_at, len(data), run_id)
-    else:
-        outcome = load_release(con, release_id, data, file_name, obj.key, landed_at, run_id)
+    with lake.local_copy(obj.key, work_dir) as path:
+        release_id, _ = lake.archive_file(path)  # bytes are safe in raw/ before any parser touches them
+        earlier = con.execute(
+            "SELECT file_name, ingested_at FROM releases WHERE release_id = ? AND status <> 'duplicate' "
+            "ORDER BY ingested_at LIMIT 1",
+            [release_id],
+        ).fetchone()
+        if earlier is not None:
+            message = f"same bytes as {earlier[0]} (ingested {earlier[1]:%Y-%m-%d %H:%M}); not loaded again"
+            outcome = ReleaseOutcome(release_id, file_name, "duplicate", 0, 0, 0, message)
+            _record_release(con, outcome, obj.key, None, landed_at, obj.size, run_id)
+        else:
+            outcome = load_release(con, release_id, path, file_name, obj.key, landed_at, run_id)
     con.execute("INSERT INTO landing_seen VALUES (?, ?, ?, ?, now())", [obj.key, obj.size, landed_at, release_id])
     return outcome
 
@@ -72,58 +76,77 @@ def ingest_landed(lake: Lake, con: duckdb.DuckDBPyConnection, obj: LakeObject, r
 def load_release(
     con: duckdb.DuckDBPyConnection,
     release_id: str,
-    data: bytes,
+    path: Path,
     file_name: str,
     landing_key: str | None,
     landed_at: datetime,
     run_id: str,
 ) -> ReleaseOutcome:
     """Parse, check and (re)load one release in one transaction, replacing any rows it had before."""
+    size = path.stat().st_size
+    con.execute("BEGIN")
     try:
-        parsed = parse_release(data, file_name)
+        _clear_release(con, release_id)
+        parsed = parse_release_file(path, file_name)
+        violations: list[Violation] = []
+        for batch in parsed.batches():
+            passed, found = check_observations(batch)
+            violations += found
+            _insert_batch(con, release_id, passed)
+        violations += suspected_unit_errors(con, release_id)
     except UnreadableRelease as exc:
+        con.execute("ROLLBACK")
         outcome = ReleaseOutcome(release_id, file_name, "failed", 0, 0, 0, f"{file_name}: {exc}")
         log.error("%s", outcome.message)
         con.execute("BEGIN")
         _clear_release(con, release_id)
-        _record_release(con, outcome, landing_key, None, landed_at, len(data), run_id)
+        _record_release(con, outcome, landing_key, None, landed_at, size, run_id)
         con.execute("COMMIT")
         return outcome
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
 
-    passed, violations = check_observations(parsed.observations)
     quarantine = [(r.source_row, r.rule, r.message) for r in parsed.rejects]
     quarantine += [(v.source_row, v.rule, v.message) for v in violations]
     bad_rows = {row for row, _, _ in quarantine}
-    # A source row loads whole or not at all: one bad figure quarantines the row it came from.
-    loadable = passed[~passed["source_row"].isin(bad_rows)] if not passed.empty else passed
+    if bad_rows:
+        # A source row loads whole or not at all: one bad figure quarantines the row it came from.
+        con.execute(
+            "DELETE FROM observations WHERE release_id = ? AND source_row IN (SELECT unnest(?))",
+            [release_id, sorted(bad_rows)],
+        )
+    raw = parsed.raw_records_for(bad_rows)
+    for source_row, rule, detail in quarantine:
+        log.warning("%s row %s: rule %s: %s", file_name, source_row, rule, detail)
+    if quarantine:
+        con.executemany(
+            "INSERT INTO quarantined_rows VALUES (?, ?, ?, ?, ?)",
+            [
+                (release_id, row, rule, f"{file_name} row {row}: {detail}", record_json(raw.get(row, {})))
+                for row, rule, detail in quarantine
+            ],
+        )
     rows_quarantined = len(bad_rows)
     rows_loaded = parsed.rows_in - rows_quarantined
     status = "loaded" if not bad_rows else ("quarantined" if rows_loaded == 0 else "partly_quarantined")
     message = _summary(file_name, parsed, rows_loaded, quarantine)
-    for source_row, rule, detail in quarantine:
-        log.warning("%s row %s: rule %s: %s", file_name, source_row, rule, detail)
-
-    con.execute("BEGIN")
-    _clear_release(con, release_id)
-    _insert_observations(con, release_id, parsed, loadable)
-    for source_row, rule, detail in quarantine:
-        raw = parsed.raw_records.get(source_row, {})
+    for warning in parsed.warnings:
         con.execute(
-            "INSERT INTO quarantined_rows VALUES (?, ?, ?, ?, ?)",
-            [release_id, source_row, rule, f"{file_name} row {source_row}: {detail}", record_json(raw)],
+            "INSERT INTO load_warnings VALUES (?, 'parser', ?, ?)", [release_id, f"{file_name}: {warning}", run_id]
         )
     outcome = ReleaseOutcome(release_id, file_name, status, parsed.rows_in, rows_loaded, rows_quarantined, message)
-    _record_release(con, outcome, landing_key, parsed, landed_at, len(data), run_id)
+    _record_release(con, outcome, landing_key, parsed, landed_at, size, run_id)
     con.execute("COMMIT")
     log.debug("%s", message)
     return outcome
 
 
 def _summary(file_name: str, parsed: ParsedRelease, loaded: int, quarantine: list[tuple[str, str, str]]) -> str:
-    text = f"{file_name}: {parsed.layout} ({parsed.vintage}), {parsed.rows_in} rows, {loaded} loaded"
+    text = f"{file_name}: {parsed.layout} ({parsed.vintage}), {parsed.rows_in:,} rows, {loaded:,} loaded"
     if quarantine:
         rules = sorted({rule for _, rule, _ in quarantine})
-        text += f", {len({r for r, _, _ in quarantine})} quarantined ({', '.join(rules)})"
+        text += f", {len({r for r, _, _ in quarantine}):,} quarantined ({', '.join(rules)})"
     return text
 
 
@@ -133,29 +156,24 @@ def _clear_release(con: duckdb.DuckDBPyConnection, release_id: str) -> None:
     con.execute("DELETE FROM releases WHERE release_id = ? AND status <> 'duplicate'", [release_id])
 
 
-def _insert_observations(
-    con: duckdb.DuckDBPyConnection, release_id: str, parsed: ParsedRelease, rows: pd.DataFrame
-) -> None:
-    if rows.empty:
+def _insert_batch(con: duckdb.DuckDBPyConnection, release_id: str, rows: pl.DataFrame) -> None:
+    if rows.is_empty():
         return
-    frame = rows[OBSERVATION_COLUMNS].copy()
-    frame["period"] = pd.to_datetime(frame["period"]).dt.date
-    frame.insert(0, "release_id", release_id)
-    frame["vintage"] = parsed.vintage
-    frame["vintage_rank"] = parsed.vintage_rank
-    frame["published_on"] = parsed.published_on
-    con.register("incoming_observations", frame)
+    arrow = rows.to_arrow()
+    con.register("incoming_batch", arrow)
     try:
         con.execute(
             """
-            INSERT INTO observations
-            SELECT release_id, source_row, series_id, commodity, period::DATE, basis, partner, partner_name,
-                   measure, value, published_value, published_unit, vintage, vintage_rank, published_on::DATE
-            FROM incoming_observations
-            """
+            INSERT INTO observations (release_id, source_row, series_id, commodity, hs_code, period, basis, partner,
+                                      partner_name, measure, value, published_value, published_unit, trade_mode)
+            SELECT ?, source_row, series_id, commodity, hs_code, period, basis, partner, partner_name, measure,
+                   value, published_value, published_unit, trade_mode
+            FROM incoming_batch
+            """,
+            [release_id],
         )
     finally:
-        con.unregister("incoming_observations")
+        con.unregister("incoming_batch")
 
 
 def _record_release(

@@ -6,6 +6,7 @@ Keys are forward-slash paths relative to the lake root; writes are atomic on bot
 from __future__ import annotations
 
 import builtins
+import contextlib
 import errno
 import hashlib
 import os
@@ -54,6 +55,14 @@ class LakeObject:
     key: str
     size: int
     modified: datetime
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def sha256_hex(data: bytes) -> str:
@@ -122,6 +131,29 @@ class Lake(ABC):
 
     @abstractmethod
     def uri(self, key: str) -> str: ...
+
+    @contextlib.contextmanager
+    def local_copy(self, key: str, work_dir: Path) -> Iterator[Path]:
+        """A local file with the object's bytes: the file itself on a local lake, a temp download on S3."""
+        if isinstance(self, LocalLake):
+            yield self._path(key)
+            return
+        work_dir.mkdir(parents=True, exist_ok=True)
+        target = work_dir / f"download-{uuid.uuid4().hex}"
+        try:
+            self.download(key, target)
+            yield target
+        finally:
+            target.unlink(missing_ok=True)
+
+    def archive_file(self, path: Path) -> tuple[str, bool]:
+        """Like `archive`, streaming from a local file (a large export never sits in memory whole)."""
+        digest = sha256_file(path)
+        key = f"{RAW_PREFIX}{digest}"
+        if self.exists(key):  # content-addressed: the same key always holds the same bytes
+            return digest, False
+        self.write_file(key, path)
+        return digest, True
 
     def archive(self, data: bytes) -> tuple[str, bool]:
         """Store data under raw/<sha256>; an existing raw object is never overwritten."""

@@ -78,3 +78,10 @@ def parse_number(text: str | None) -> float | None:
     if not math.isfinite(value):
         raise ValueError(f"not a finite number: {text!r}")
     return value
+
+
+def mass_spellings() -> dict[str, float]:
+    """Every mass unit spelling we know (lower case, as printed) → factor to tonnes, for SQL joins."""
+    spellings = {"吨": 1.0, "ton": 1.0, "tons": 1.0, "tonne": 1.0, "tonnes": 1.0, "t": 1.0, "千克": 0.001,
+                 "kg": 0.001, "kilogram": 0.001, "kilograms": 0.001, "公斤": 0.001, "万吨": 10_000.0}  # fmt: skip
+    return {k: v for k, v in spellings.items() if (s := scale_of(k)) is None or s.factor == v}

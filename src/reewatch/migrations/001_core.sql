@@ -27,6 +27,7 @@ CREATE TABLE observations (
     source_row      VARCHAR,            -- line number, or sheet!row
     series_id       VARCHAR NOT NULL,   -- gacc_rare_earths, gacc_magnets_850511, or gacc_commodity:<name>
     commodity       VARCHAR,            -- as published
+    hs_code         VARCHAR,            -- China's 10-digit commodity code (detailed exports), or HS6 (mirror data)
     period          DATE NOT NULL,      -- first day of the month
     basis           VARCHAR NOT NULL,   -- month | jan_feb | ytd (Jan..period cumulative)
     partner         VARCHAR NOT NULL,   -- ISO 3166-1 alpha-2, or WORLD
@@ -35,10 +36,9 @@ CREATE TABLE observations (
     value           DOUBLE,             -- normalised: tonnes, USD, CNY, percent
     published_value VARCHAR,            -- as printed
     published_unit  VARCHAR,            -- as printed (吨, USD1 Million, 万元 ...)
-    vintage         VARCHAR NOT NULL,
-    vintage_rank    INTEGER NOT NULL,
-    published_on    DATE
+    trade_mode      VARCHAR             -- detailed exports only (一般贸易 …); curated tables sum over it
 );
+-- Vintage and publication date are the release's: models join `releases` on release_id.
 
 CREATE TABLE quarantined_rows (
     release_id VARCHAR NOT NULL,

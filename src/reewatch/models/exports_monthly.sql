@@ -1,6 +1,7 @@
 -- exports_monthly: China's exports per series, month and partner, at the latest vintage.
 -- grain: series_id, period, partner (one row each); a Jan–Feb combined figure sits on February (period_kind jan_feb)
--- source: observations (every vintage); the latest vintage (highest rank, then latest publication) prevails
+-- source: observations (every vintage) joined to releases; the latest vintage (highest rank, then latest
+--         publication) prevails; a missing WORLD total is the sum of the destinations
 -- column series_id: Which series: gacc_rare_earths (GACC headline 稀土), gacc_magnets_850511 (HS 8505.11 magnets), bloomberg_re_products, or gacc_commodity:<name>. Never mix series.
 -- column period: First day of the month; a Jan–Feb combined figure sits on February.
 -- column period_kind: month, or jan_feb for the combined two-month January–February figure.
@@ -19,15 +20,42 @@
 -- column vintage: Release kind of the figure shown: preliminary, bulletin, detailed, mirror.
 -- column published_on: Publication date of that release (estimated from the GACC calendar when the file does not say).
 -- column release_id: SHA-256 of the file the figure came from (raw/<release_id> in the lake).
-WITH ranked AS (
-    SELECT *,
-           row_number() OVER (
-               PARTITION BY series_id, period, basis, partner, measure
-               ORDER BY vintage_rank DESC, published_on DESC NULLS LAST, release_id DESC
-           ) AS newest
-    FROM observations
+WITH vintaged AS (
+    SELECT o.*, r.vintage, r.vintage_rank, coalesce(r.published_on, DATE '1900-01-01') AS published_on
+    FROM observations o
+    JOIN releases r ON r.release_id = o.release_id AND r.status IN ('loaded', 'partly_quarantined')
 ),
-latest AS (SELECT * FROM ranked WHERE newest = 1),
+chosen AS (
+    -- For each figure, the release of the latest vintage (highest rank, then latest publication).
+    SELECT series_id, period, basis, partner, measure,
+           arg_max(release_id, (vintage_rank, published_on, release_id)) AS release_id
+    FROM vintaged
+    GROUP BY ALL
+),
+given AS (
+    -- That release's rows, summed over trade modes.
+    SELECT v.series_id, v.period, v.basis, v.partner, v.measure, any_value(v.partner_name) AS partner_name,
+           sum(v.value) AS value, any_value(v.vintage) AS vintage, any_value(v.vintage_rank) AS vintage_rank,
+           any_value(v.published_on) AS published_on, v.release_id
+    FROM vintaged v
+    JOIN chosen c USING (series_id, period, basis, partner, measure, release_id)
+    GROUP BY v.series_id, v.period, v.basis, v.partner, v.measure, v.release_id
+),
+latest AS (
+    -- Detailed exports list destinations; where no world total is given, it is their sum.
+    SELECT * FROM given
+    UNION ALL
+    SELECT series_id, period, basis, 'WORLD', measure, 'World', sum(value), any_value(vintage),
+           max(vintage_rank), max(published_on), arg_max(release_id, (vintage_rank, published_on))
+    FROM given g
+    WHERE partner <> 'WORLD'
+      AND NOT EXISTS (
+          SELECT 1 FROM given w
+          WHERE w.partner = 'WORLD' AND w.series_id = g.series_id AND w.period = g.period
+            AND w.basis = g.basis AND w.measure = g.measure
+      )
+    GROUP BY series_id, period, basis, measure
+),
 flows AS (
     SELECT series_id, period, basis AS period_kind, partner,
            any_value(partner_name) AS partner_name,
@@ -35,7 +63,7 @@ flows AS (
            max(value) FILTER (WHERE measure = 'value_usd') AS value_usd,
            max(value) FILTER (WHERE measure = 'value_cny') AS value_cny,
            arg_max(vintage, (vintage_rank, published_on)) AS vintage,
-           arg_max(published_on, (vintage_rank, published_on)) AS published_on,
+           nullif(arg_max(published_on, (vintage_rank, published_on)), DATE '1900-01-01') AS published_on,
            arg_max(release_id, (vintage_rank, published_on)) AS release_id
     FROM latest
     WHERE basis IN ('month', 'jan_feb') AND measure IN ('quantity_t', 'value_usd', 'value_cny')

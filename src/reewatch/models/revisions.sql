@@ -12,11 +12,15 @@
 -- column delta: latest_value - first_value.
 -- column delta_pct: delta as a percent of first_value.
 WITH figures AS (
-    SELECT series_id, period, partner,
-           CASE WHEN basis = 'month' THEN measure ELSE basis || ':' || measure END AS measure,
-           value, release_id, vintage_rank, published_on
-    FROM observations
-    WHERE value IS NOT NULL
+    -- One figure per release: detailed exports are summed over trade modes first.
+    SELECT o.series_id, o.period, o.partner,
+           CASE WHEN o.basis = 'month' THEN o.measure ELSE o.basis || ':' || o.measure END AS measure,
+           sum(o.value) AS value, o.release_id, any_value(r.vintage_rank) AS vintage_rank,
+           any_value(coalesce(r.published_on, DATE '1900-01-01')) AS published_on
+    FROM observations o
+    JOIN releases r ON r.release_id = o.release_id AND r.status IN ('loaded', 'partly_quarantined')
+    WHERE o.value IS NOT NULL
+    GROUP BY o.series_id, o.period, o.partner, o.basis, o.measure, o.release_id
 ),
 spans AS (
     SELECT series_id, period, partner, measure,
@@ -24,7 +28,7 @@ spans AS (
            arg_min(release_id, (vintage_rank, published_on)) AS first_release_id,
            arg_max(value, (vintage_rank, published_on)) AS latest_value,
            arg_max(release_id, (vintage_rank, published_on)) AS latest_release_id,
-           count(DISTINCT value) AS distinct_values
+           count(DISTINCT round(value, 6)) AS distinct_values
     FROM figures
     GROUP BY ALL
 )

@@ -1,27 +1,49 @@
-"""Source layouts: each module knows one layout — `detect(bytes, name) -> bool` and `parse(bytes, name)`.
+"""Source layouts: each module knows one layout — `detect(head, name) -> bool` and `parse(bytes, name)`, or
+`parse_path(path, name)` for layouts too large to hold in memory.
 
 Layouts are recognised by content, never by file name: the first module whose `detect` says yes parses the file.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import ModuleType
 
-from reewatch.sources import headline
+from reewatch.sources import comtrade, detailed, headline
 from reewatch.sources.base import ParsedRelease, UnreadableRelease
 
-LAYOUTS: tuple[ModuleType, ...] = (headline,)
+LAYOUTS: tuple[ModuleType, ...] = (headline, comtrade, detailed)
+HEAD_BYTES = 65536
+# Workbooks are zip (xlsx) or OLE2 (xls) containers: detection needs the whole (small) file, not its head.
+_CONTAINER_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")
+
+
+def parse_release_file(path: Path, name: str) -> ParsedRelease:
+    """Detect the layout from the content and parse; `UnreadableRelease` when nothing fits or the file is broken."""
+    with path.open("rb") as handle:
+        head = handle.read(HEAD_BYTES)
+    if not head.strip():
+        raise UnreadableRelease("the file is empty")
+    sample = path.read_bytes() if head.startswith(_CONTAINER_MAGIC) else head
+    for layout in LAYOUTS:
+        if layout.detect(sample, name):
+            if hasattr(layout, "parse_path"):
+                parsed: ParsedRelease = layout.parse_path(path, name)
+            else:
+                parsed = layout.parse(sample if sample is not head else path.read_bytes(), name)
+            return parsed
+    raise UnreadableRelease("no known layout matches this file (see DOMAIN.md §3 for the layouts reewatch reads)")
 
 
 def parse_release(data: bytes, name: str) -> ParsedRelease:
-    """Detect the layout and parse; `UnreadableRelease` when no layout fits or the file is broken."""
+    """The same for bytes in memory (tests, small files)."""
     if not data.strip():
         raise UnreadableRelease("the file is empty")
     for layout in LAYOUTS:
-        if layout.detect(data, name):
+        if layout.detect(data if data.startswith(_CONTAINER_MAGIC) else data[:HEAD_BYTES], name):
             parsed: ParsedRelease = layout.parse(data, name)
             return parsed
     raise UnreadableRelease("no known layout matches this file (see DOMAIN.md §3 for the layouts reewatch reads)")
 
 
-__all__ = ["LAYOUTS", "ParsedRelease", "UnreadableRelease", "parse_release"]
+__all__ = ["LAYOUTS", "ParsedRelease", "UnreadableRelease", "parse_release", "parse_release_file"]

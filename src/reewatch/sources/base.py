@@ -5,11 +5,13 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 import pandas as pd
+import polars as pl
 
 # Later release kinds restate earlier ones (DOMAIN.md §2): the highest rank is "current".
 VINTAGE_RANK = {"mirror": 0, "preliminary": 1, "bulletin": 2, "detailed": 3, "yearbook": 4}
@@ -36,19 +38,64 @@ class Reject:
 
 @dataclass
 class ParsedRelease:
+    """A parsed release. Small layouts hand over one pandas frame; large ones a stream of polars batches, so
+    nothing holds a whole detailed export in memory (`stream` then also counts `rows_in` as it goes)."""
+
     layout: str
     vintage: str
     published_on: date | None
     published_on_estimated: bool
-    observations: pd.DataFrame  # OBSERVATION_COLUMNS
+    observations: pd.DataFrame  # OBSERVATION_COLUMNS (+ optional trade_mode)
     raw_records: dict[str, dict[str, Any]]  # source_row -> the row as it stood in the file
     rows_in: int  # data rows in the file (every one is loaded or quarantined)
     rejects: list[Reject] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    stream: Callable[[ParsedRelease], Iterator[pl.DataFrame]] | None = None
+    raw_lookup: Callable[[set[str]], dict[str, dict[str, Any]]] | None = None
 
     @property
     def vintage_rank(self) -> int:
         return VINTAGE_RANK[self.vintage]
+
+    def batches(self) -> Iterator[pl.DataFrame]:
+        """The observations as polars frames with the contract's column types."""
+        if self.stream is not None:
+            yield from self.stream(self)
+            return
+        frame = self.observations
+        if frame.empty:
+            return
+        yield pl.DataFrame(
+            {
+                "source_row": frame["source_row"].astype(str).tolist(),
+                "series_id": frame["series_id"].tolist(),
+                "commodity": frame["commodity"].tolist(),
+                "hs_code": frame["hs_code"].tolist(),
+                "period": pd.to_datetime(frame["period"]).dt.date.tolist(),
+                "basis": frame["basis"].tolist(),
+                "partner": frame["partner"].tolist(),
+                "partner_name": frame["partner_name"].tolist(),
+                "trade_mode": frame["trade_mode"].tolist() if "trade_mode" in frame else [None] * len(frame),
+                "measure": frame["measure"].tolist(),
+                "value": pd.to_numeric(frame["value"], errors="coerce").astype(float).tolist(),
+                "published_value": frame["published_value"].astype(str).tolist(),
+                "published_unit": frame["published_unit"].tolist(),
+            },
+            schema=BATCH_SCHEMA,
+        )
+
+    def raw_records_for(self, source_rows: set[str]) -> dict[str, dict[str, Any]]:
+        if self.raw_lookup is not None:
+            return self.raw_lookup(source_rows)
+        return {row: self.raw_records.get(row, {}) for row in source_rows}
+
+
+BATCH_SCHEMA: dict[str, Any] = {
+    "source_row": pl.String, "series_id": pl.String, "commodity": pl.String, "hs_code": pl.String,
+    "period": pl.Date, "basis": pl.String, "partner": pl.String, "partner_name": pl.String,
+    "trade_mode": pl.String, "measure": pl.String, "value": pl.Float64, "published_value": pl.String,
+    "published_unit": pl.String,
+}  # fmt: skip
 
 
 def decode_text(data: bytes) -> str:

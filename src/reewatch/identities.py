@@ -1,0 +1,135 @@
+"""The arithmetic the numbers must obey across rows (DOMAIN.md §5), checked in SQL inside the warehouse.
+
+Two kinds of outcome: a figure 1,000× or 10,000× off its neighbours is a unit error and its row is quarantined;
+identity breaks (YTD, destinations vs world) are recorded as warnings with the numbers, never silently fixed.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from reewatch.contracts import Violation
+
+# Only named series are compared with their neighbours: they are where a unit slip would mislead a reader.
+NAMED_SERIES = ("gacc_rare_earths", "gacc_magnets_850511")
+UNIT_FACTORS = (1_000, 10_000)
+YTD_TOLERANCE_T = 2.0
+
+
+def suspected_unit_errors(con: duckdb.DuckDBPyConnection, release_id: str) -> list[Violation]:
+    """Rows of this release whose tonnage sits ~1,000× or ~10,000× off the median of the same series and
+    partner over the surrounding twelve months (other releases included)."""
+    rows = con.execute(
+        """
+        WITH candidate AS (
+            SELECT source_row, series_id, period, basis, partner, value
+            FROM observations
+            WHERE release_id = $release AND measure = 'quantity_t' AND value > 0
+              AND series_id IN (SELECT unnest($series)) AND basis IN ('month', 'jan_feb')
+        ),
+        per_period AS (
+            -- Other figures of the same series and partner: one total per period and release.
+            SELECT o.series_id, o.partner, o.basis, o.period, sum(o.value) AS value
+            FROM observations o
+            WHERE o.measure = 'quantity_t' AND o.value > 0 AND o.series_id IN (SELECT unnest($series))
+              AND o.basis IN ('month', 'jan_feb')
+            GROUP BY o.series_id, o.partner, o.basis, o.period, o.release_id
+        )
+        SELECT c.source_row, c.series_id, c.period, c.partner, c.value, median(p.value) AS typical, count(*) AS n
+        FROM candidate c
+        JOIN per_period p
+          ON p.series_id = c.series_id AND p.partner = c.partner AND p.basis = c.basis AND p.period <> c.period
+         AND p.period BETWEEN c.period - INTERVAL 12 MONTH AND c.period + INTERVAL 12 MONTH
+        GROUP BY ALL
+        HAVING count(*) >= 2
+        """,
+        {"release": release_id, "series": list(NAMED_SERIES)},
+    ).fetchall()
+    violations = []
+    for source_row, series_id, period, partner, value, typical, _ in rows:
+        ratio = value / typical
+        for factor in UNIT_FACTORS:
+            if factor / 3 <= ratio <= factor * 3 or (partner == "WORLD" and factor / 3 <= 1 / ratio <= factor * 3):
+                direction = "above" if ratio > 1 else "below"
+                violations.append(
+                    Violation(
+                        str(source_row),
+                        "unit_error",
+                        f"{series_id} {partner} {period:%Y-%m} quantity {value:,.1f} t is about {factor:,}× "
+                        f"{direction} the median {typical:,.1f} t of the surrounding months: suspected unit error "
+                        f"(factor {factor:,}, e.g. kg filed as tonnes)",
+                    )
+                )
+                break
+    return violations
+
+
+def identity_warnings(con: duckdb.DuckDBPyConnection) -> list[tuple[str | None, str, str]]:
+    """(release_id, rule, message) for every identity break in the current (latest-vintage) figures."""
+    warnings: list[tuple[str | None, str, str]] = []
+    ytd = con.execute(
+        """
+        WITH m AS (SELECT * FROM curated.exports_monthly WHERE quantity_t IS NOT NULL)
+        SELECT cur.series_id, cur.partner, cur.period, prev.ytd_quantity_t, cur.quantity_t, cur.ytd_quantity_t,
+               cur.release_id
+        FROM m cur
+        JOIN m prev
+          ON prev.series_id = cur.series_id AND prev.partner = cur.partner
+         AND prev.period = CAST(cur.period - INTERVAL 1 MONTH AS DATE) AND year(prev.period) = year(cur.period)
+        WHERE cur.period_kind = 'month'
+          AND abs(prev.ytd_quantity_t + cur.quantity_t - cur.ytd_quantity_t) > $tolerance
+          AND cur.partner = 'WORLD'
+        ORDER BY cur.series_id, cur.period
+        """,
+        {"tolerance": YTD_TOLERANCE_T},
+    ).fetchall()
+    for series_id, partner, period, prev_ytd, month, ytd_value, release_id in ytd:
+        warnings.append(
+            (
+                release_id,
+                "ytd_identity",
+                f"{series_id} {partner} {period:%Y-%m}: YTD {ytd_value:,.1f} t ≠ previous YTD {prev_ytd:,.1f} t + "
+                f"month {month:,.1f} t = {prev_ytd + month:,.1f} t (off by {ytd_value - prev_ytd - month:+,.1f} t, "
+                f"tolerance ±{YTD_TOLERANCE_T:g} t)",
+            )
+        )
+    parts = con.execute(
+        """
+        SELECT d.series_id, d.period, d.partner, d.quantity_t, w.quantity_t, d.release_id
+        FROM curated.exports_monthly d
+        JOIN curated.exports_monthly w
+          ON w.series_id = d.series_id AND w.period = d.period AND w.partner = 'WORLD'
+        WHERE d.partner <> 'WORLD' AND d.quantity_t > w.quantity_t + 0.5
+        UNION ALL
+        SELECT d.series_id, d.period, 'sum of destinations', sum(d.quantity_t), any_value(w.quantity_t),
+               any_value(w.release_id)
+        FROM curated.exports_monthly d
+        JOIN curated.exports_monthly w
+          ON w.series_id = d.series_id AND w.period = d.period AND w.partner = 'WORLD'
+        WHERE d.partner <> 'WORLD'
+        GROUP BY d.series_id, d.period
+        HAVING sum(d.quantity_t) > any_value(w.quantity_t) * 1.001 + 1
+        ORDER BY 1, 2
+        """
+    ).fetchall()
+    for series_id, period, partner, part, world, release_id in parts:
+        warnings.append(
+            (
+                release_id,
+                "parts_within_world",
+                f"{series_id} {period:%Y-%m}: {partner} {part:,.1f} t exceeds the world total {world:,.1f} t",
+            )
+        )
+    return warnings
+
+
+def record_identity_warnings(con: duckdb.DuckDBPyConnection, run_id: str) -> int:
+    """Replace the identity warnings with those of the current figures; return how many there are."""
+    found = identity_warnings(con)
+    con.execute("DELETE FROM load_warnings WHERE rule IN ('ytd_identity', 'parts_within_world')")
+    if found:
+        con.executemany(
+            "INSERT INTO load_warnings VALUES (?, ?, ?, ?)",
+            [(release_id, rule, message, run_id) for release_id, rule, message in found],
+        )
+    return len(found)

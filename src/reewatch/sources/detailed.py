@@ -1,0 +1,258 @@
+"""GACC detailed query export (DOMAIN.md §3.2): one row per period × HS code × partner (× trade mode).
+
+These files run to millions of rows, so they never pass through pandas: DuckDB reads the CSV with explicit
+VARCHAR columns (a dirty value becomes a quarantined row, not a failed file), types and unpivots it in one
+streaming scan, and hands polars batches to the contract. Quantities come in kg (千克) and values in yuan or
+US dollars, one file per currency; both merge into one observation set.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+import tempfile
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import polars as pl
+
+from reewatch.partners import partner_table
+from reewatch.sources.base import BATCH_SCHEMA, ParsedRelease, UnreadableRelease
+from reewatch.units import mass_spellings, scale_of
+from reewatch.warehouse import connect
+
+LAYOUT = "gacc_detailed_csv"
+BATCH_ROWS = 1_000_000
+# HS codes (China's 10-digit codes) of the named series; every other code keeps a series of its own.
+SERIES_BY_HS = {"8505111000": "gacc_magnets_850511"}
+
+# Canonical column -> header spellings (Chinese export, English export), folded.
+_HEADERS: dict[str, tuple[str, ...]] = {
+    "period": ("数据年月", "年月", "date of data", "data month", "period", "month"),
+    "hs_code": ("商品编码", "commodity code", "hs code", "code"),
+    "commodity": ("商品名称", "commodity name", "commodity", "description"),
+    "partner_code": ("贸易伙伴编码", "partner code", "trading partner code", "country code"),
+    "partner_name": ("贸易伙伴名称", "partner name", "trading partner", "partner", "country"),
+    "trade_mode": ("贸易方式", "trade mode", "trade regime"),
+    "quantity": ("第一数量", "first quantity", "quantity 1", "quantity"),
+    "quantity_unit": ("第一计量单位", "first unit", "unit 1", "unit of first quantity", "unit"),
+    "quantity2": ("第二数量", "second quantity", "quantity 2"),
+    "quantity2_unit": ("第二计量单位", "second unit", "unit 2", "unit of second quantity"),
+}
+_CURRENCIES = (("value_cny", ("人民币", "rmb", "cny", "yuan")), ("value_usd", ("美元", "usd", "us dollar", "dollar")))
+_REQUIRED = ("period", "hs_code", "partner_name", "quantity", "quantity_unit")
+
+
+def _fold(text: str) -> str:
+    return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", text)).strip().lower()
+
+
+@dataclass(frozen=True)
+class _Header:
+    names: list[str]  # canonical name per file column, in file order ("" for columns we do not read)
+    value_measure: str  # value_cny | value_usd
+    value_factor: float
+    value_unit: str  # the money unit as printed
+    encoding: str
+
+
+def _read_header(head: bytes) -> _Header | None:
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = head.decode(encoding)
+            break
+        except UnicodeDecodeError as exc:
+            if exc.start > len(head) - 4:  # a character cut by the end of the sample
+                text = head[: exc.start].decode(encoding)
+                break
+    else:
+        return None
+    first = next(csv.reader(io.StringIO(text.splitlines()[0] if text else "")), [])
+    names: list[str] = []
+    value: tuple[str, float, str] | None = None
+    for cell in first:
+        folded = _fold(cell)
+        canonical = next((name for name, spellings in _HEADERS.items() if folded in spellings), "")
+        if not canonical:
+            bare = re.sub(r"[（(].*?[)）]", "", folded).strip()
+            for measure, words in _CURRENCIES:
+                if any(word in bare for word in words):
+                    scale = _money_scale(folded, measure)
+                    value = (measure, scale[0], scale[1])
+                    canonical = "value"
+                    break
+        names.append(canonical)
+    if value is None or any(required not in names for required in _REQUIRED):
+        return None
+    return _Header(names, value[0], value[1], value[2], "utf-8" if encoding == "utf-8-sig" else encoding)
+
+
+def _money_scale(header: str, measure: str) -> tuple[float, str]:
+    """'人民币' is yuan; '美元（千美元）' or 'USD (thousand)' carry a scale in brackets."""
+    inner = re.search(r"[（(](.*?)[)）]", header)
+    if inner and (scale := scale_of(inner[1])) is not None and scale.kind == "money":
+        return scale.factor, inner[1]
+    return 1.0, "元" if measure == "value_cny" else "USD"
+
+
+def detect(data: bytes, name: str) -> bool:
+    return b"\x00" not in data[:4096] and _read_header(data[:4096]) is not None
+
+
+def parse_path(path: Path, name: str) -> ParsedRelease:
+    with path.open("rb") as handle:
+        header = _read_header(handle.read(65536))
+    if header is None:
+        raise UnreadableRelease("not a detailed customs export: the header lacks 数据年月/商品编码/贸易伙伴/第一数量")
+    release = ParsedRelease(
+        layout=LAYOUT,
+        vintage="detailed",
+        published_on=None,
+        published_on_estimated=True,
+        observations=_EMPTY,
+        raw_records={},
+        rows_in=0,
+    )
+    state: dict[str, Any] = {}
+    release.stream = lambda parsed: _stream(path, header, parsed, state)
+    release.raw_lookup = lambda rows: _raw_records(state["csv"], header, rows)
+    return release
+
+
+def parse(data: bytes, name: str) -> ParsedRelease:
+    """For callers holding bytes (tests, small files): spill to a temp file and stream from there."""
+    tmp = tempfile.NamedTemporaryFile(prefix="reewatch-detailed-", suffix=".csv", delete=False)  # noqa: SIM115
+    with tmp:
+        tmp.write(data)
+    return parse_path(Path(tmp.name), name)
+
+
+def _utf8_copy(path: Path, encoding: str) -> Path:
+    """DuckDB reads UTF-8 only: transcode a GB18030 export once, streaming."""
+    if encoding == "utf-8":
+        return path
+    target = Path(tempfile.mkstemp(prefix="reewatch-utf8-", suffix=".csv")[1])
+    with path.open("rb") as src, target.open("wb") as dst:
+        decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
+        for chunk in iter(lambda: src.read(1 << 22), b""):
+            dst.write(decoder.decode(chunk).encode("utf-8"))
+        dst.write(decoder.decode(b"", final=True).encode("utf-8"))
+    return target
+
+
+def _read_csv_sql(csv_path: Path, header: _Header) -> str:
+    columns = ", ".join(f"'{name or f'ignored_{i}'}': 'VARCHAR'" for i, name in enumerate(header.names))
+    path = str(csv_path).replace("'", "''")
+    return (
+        f"read_csv('{path}', columns = {{{columns}}}, header = false, skip = 1, quote = '\"', "
+        "null_padding = true, ignore_errors = false, strict_mode = false)"
+    )
+
+
+def _stream(path: Path, header: _Header, parsed: ParsedRelease, state: dict[str, Any]) -> Iterator[pl.DataFrame]:
+    csv_path = _utf8_copy(path, header.encoding)
+    state["csv"] = csv_path
+    con = connect(":memory:", extensions=())
+    try:
+        con.execute("CREATE TEMP TABLE partner_names (name VARCHAR PRIMARY KEY, code VARCHAR)")
+        con.executemany("INSERT OR IGNORE INTO partner_names VALUES (?, ?)", partner_table())
+        con.execute("CREATE TEMP TABLE mass_units (unit VARCHAR PRIMARY KEY, factor DOUBLE)")
+        con.executemany("INSERT INTO mass_units VALUES (?, ?)", list(mass_spellings().items()))
+        series_cases = " ".join(f"WHEN '{hs}' THEN '{series}'" for hs, series in SERIES_BY_HS.items())
+        has_mode = "trade_mode" in header.names
+        sql = f"""
+            WITH src AS (
+                SELECT *, CAST(row_number() OVER () + 1 AS VARCHAR) AS source_row
+                FROM {_read_csv_sql(csv_path, header)}
+            ),
+            typed AS (
+                SELECT source_row,
+                       regexp_replace(trim(hs_code), '[^0-9]', '', 'g') AS hs,
+                       trim(commodity) AS commodity,
+                       CASE WHEN regexp_full_match(trim(period), '[0-9]{{6}}')
+                                THEN try_strptime(trim(period), '%Y%m')::DATE
+                            WHEN regexp_full_match(trim(period), '[0-9]{{4}}-[0-9]{{1,2}}')
+                                THEN try_strptime(trim(period) || '-01', '%Y-%m-%d')::DATE
+                       END AS period,
+                       p.code AS partner,
+                       trim(partner_name) AS partner_name,
+                       {"trim(trade_mode)" if has_mode else "NULL"} AS trade_mode,
+                       quantity, trim(quantity_unit) AS quantity_unit,
+                       value
+                FROM src
+                LEFT JOIN partner_names p ON p.name = lower(regexp_replace(trim(src.partner_name), '\\s+', ' ', 'g'))
+            )
+            SELECT t.source_row,
+                   CASE t.hs {series_cases} ELSE 'gacc_hs:' || t.hs END AS series_id,
+                   t.commodity, t.hs AS hs_code, t.period, 'month' AS basis, t.partner, t.partner_name,
+                   t.trade_mode,
+                   unnest([
+                       {{'measure': CASE WHEN m.factor IS NULL THEN 'quantity' ELSE 'quantity_t' END,
+                         'value': TRY_CAST(replace(t.quantity, ',', '') AS DOUBLE) * coalesce(m.factor, 1),
+                         'published_value': t.quantity, 'published_unit': t.quantity_unit}},
+                       {{'measure': '{header.value_measure}',
+                         'value': TRY_CAST(replace(t.value, ',', '') AS DOUBLE) * {header.value_factor},
+                         'published_value': t.value, 'published_unit': '{header.value_unit}'}}
+                   ], recursive := true)
+            FROM typed t
+            LEFT JOIN mass_units m ON m.unit = lower(t.quantity_unit)
+        """  # noqa: S608 - names and factors come from our own tables, not from the file
+        reader = con.execute(sql).fetch_record_batch(BATCH_ROWS)
+        last_row = 1
+        for batch in reader:
+            frame = pl.from_arrow(batch)
+            assert isinstance(frame, pl.DataFrame)
+            frame = frame.with_columns(
+                pl.col("published_value").fill_null(""), pl.col("value").cast(pl.Float64)
+            ).select(list(BATCH_SCHEMA))
+            if frame.height:
+                last_row = max(last_row, int(frame["source_row"][-1]))
+            parsed.rows_in = last_row - 1
+            yield frame.cast(BATCH_SCHEMA)  # type: ignore[arg-type]
+        parsed.published_on = _estimated_publication(con, csv_path, header)
+    except Exception as exc:  # DuckDB's CSV errors name the line: keep them, drop the stack
+        if "duckdb" in type(exc).__module__:
+            raise UnreadableRelease(f"cannot read the CSV: {str(exc).splitlines()[0]}") from None
+        raise
+    finally:
+        con.close()
+
+
+def _estimated_publication(con: Any, csv_path: Path, header: _Header) -> date | None:
+    """Detailed data come out around the 20th of the month after the latest period in the file."""
+    row = con.execute(
+        f"SELECT max(try_strptime(trim(period), '%Y%m')::DATE) FROM {_read_csv_sql(csv_path, header)}"  # noqa: S608
+    ).fetchone()
+    latest = row[0] if row else None
+    if latest is None:
+        return None
+    return date(latest.year + (latest.month == 12), latest.month % 12 + 1, 20)
+
+
+def _raw_records(csv_path: Path, header: _Header, rows: set[str]) -> dict[str, dict[str, Any]]:
+    """The quarantined rows as they stood in the file (one more scan, only when something failed)."""
+    if not rows:
+        return {}
+    con = connect(":memory:", extensions=())
+    try:
+        wanted = ", ".join(str(int(r)) for r in rows if r.isdigit())
+        if not wanted:
+            return {}
+        cursor = con.execute(
+            f"SELECT * FROM (SELECT *, row_number() OVER () + 1 AS line FROM {_read_csv_sql(csv_path, header)}) "  # noqa: S608
+            f"WHERE line IN ({wanted})"
+        )
+        names = [d[0] for d in cursor.description]
+        return {str(r[-1]): dict(zip(names[:-1], r[:-1], strict=True)) for r in cursor.fetchall()}
+    finally:
+        con.close()
+
+
+_EMPTY = pd.DataFrame()
