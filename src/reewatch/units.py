@@ -33,15 +33,17 @@ def _add(scale: Scale, *spellings: str) -> None:
         _SCALES[_key(spelling)] = scale
 
 
-_add(Scale("t", 1.0, "mass"), "吨", "ton", "tons", "tonne", "tonnes", "t", "metric ton")
-_add(Scale("t", 0.001, "mass"), "千克", "kg", "kilogram", "kilograms")
+_add(Scale("t", 1.0, "mass"), "吨", "公吨", "ton", "tons", "tonne", "tonnes", "t", "metric ton", "metric tons")
+_add(Scale("t", 0.001, "mass"), "千克", "公斤", "kg", "kilogram", "kilograms")
 _add(Scale("t", 10_000.0, "mass"), "万吨", "10000t", "10000tons", "10,000 tons", "10 000 tonnes")
 _add(Scale("CNY", 1.0, "money"), "元", "cny", "rmb", "人民币", "yuan")
-_add(Scale("CNY", 10_000.0, "money"), "万元", "万元人民币", "cny10thousand", "10000yuan")
-_add(Scale("CNY", 100_000_000.0, "money"), "亿元", "亿元人民币", "cny100million", "rmb100million")
+_add(Scale("CNY", 10_000.0, "money"), "万元", "万元人民币", "人民币万元", "cny10thousand", "10000yuan")
+_add(Scale("CNY", 100_000_000.0, "money"), "亿元", "亿元人民币", "人民币亿元", "cny100million", "rmb100million")
 _add(Scale("USD", 1.0, "money"), "美元", "usd", "us$")
 _add(Scale("USD", 1_000.0, "money"), "千美元", "us$1000", "us$1,000", "usd1000", "usdthousand", "usd1thousand")
-_add(Scale("USD", 1_000_000.0, "money"), "usd1million", "百万美元", "us$1million", "usdmillion")
+_add(Scale("USD", 10_000.0, "money"), "万美元")
+_add(Scale("USD", 1_000_000.0, "money"), "usd1million", "百万美元", "us$1million", "usdmillion", "us$ million")
+_add(Scale("USD", 100_000_000.0, "money"), "亿美元", "usd100million", "us$100million")
 
 
 def scale_of(published_unit: str) -> Scale | None:
@@ -52,13 +54,16 @@ def scale_of(published_unit: str) -> Scale | None:
 def money_scale_from_caption(caption: str) -> Scale | None:
     """Find the money unit in a caption such as 'Unit: USD1 Million' or '单位：万元人民币'."""
     text = unicodedata.normalize("NFKC", caption)
-    text = re.sub(r"^\s*(unit|单位)\s*[:：]?\s*", "", text, flags=re.IGNORECASE).strip().strip('"')
+    text = re.sub(r"^\s*(金额单位|单位|units?)\s*[:：]?\s*", "", text, flags=re.IGNORECASE).strip().strip('"')
     scale = scale_of(text)
     return scale if scale is not None and scale.kind == "money" else None
 
 
 NONE_MARKS = {"-", "–", "—", "－", "", "..", "…"}
-_FOOTNOTE = re.compile(r"[*†‡#]+|\(\d\)|（\d）|\[\d+\]|[¹²³⁴⁵⁶⁷⁸⁹⁰]+")
+_FOOTNOTE = re.compile(r"[*†‡#※]+|\(\d\)|（\d）|\[\d+\]")
+# Footnote marks that NFKC would turn into digits ('5,792.0①' must not read 5792.01): removed before folding.
+# Circled, parenthesised, full-stop and negative circled numbers, and superscript digits.
+FOLDING_FOOTNOTE = re.compile(r"[\u2460-\u249b\u2776-\u2793\u00b9\u00b2\u00b3\u2070\u2074-\u2079]+")
 
 
 def parse_number(text: str | None) -> float | None:
@@ -68,7 +73,7 @@ def parse_number(text: str | None) -> float | None:
     """
     if text is None:
         return None
-    cleaned = unicodedata.normalize("NFKC", str(text)).strip()
+    cleaned = unicodedata.normalize("NFKC", FOLDING_FOOTNOTE.sub("", str(text))).strip().replace("\u2212", "-")
     if cleaned in NONE_MARKS:
         return None
     cleaned = _FOOTNOTE.sub("", cleaned).replace(",", "").replace(" ", "").replace("%", "")

@@ -64,17 +64,16 @@ class _Header:
 
 
 def _read_header(head: bytes) -> _Header | None:
+    line = head.split(b"\n", 1)[0]  # the header is the first line; decoding only it never cuts a character
     for encoding in ("utf-8-sig", "gb18030"):
         try:
-            text = head.decode(encoding)
+            text = line.decode(encoding)
             break
-        except UnicodeDecodeError as exc:
-            if exc.start > len(head) - 4:  # a character cut by the end of the sample
-                text = head[: exc.start].decode(encoding)
-                break
+        except UnicodeDecodeError:
+            continue
     else:
         return None
-    first = next(csv.reader(io.StringIO(text.splitlines()[0] if text else "")), [])
+    first = next(csv.reader(io.StringIO(text.strip())), [])
     names: list[str] = []
     value: tuple[str, float, str] | None = None
     for cell in first:

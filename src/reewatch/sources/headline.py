@@ -1,6 +1,11 @@
 """GACC headline commodity table (DOMAIN.md §3.1): one row per commodity, month and Jan–month figures.
 
-The table is found by its title words, never by its printed number. Header rows say which column is which:
+Both families — the preliminary release (快讯) and the monthly bulletin (月刊), which are two vintages — in English
+or Chinese, as CSV (UTF-8, UTF-8 with BOM, GB18030), `.xlsx` or legacy `.xls`. Every file is turned into rows of
+text cells first (`GridRow`s), so one parser reads them all.
+
+The table is found by its title words, never by its printed number or the file name. The unit row under the title
+sets the money scale. The header rows (one to four, their labels spanning merged cells) say which column is which:
 the month, the cumulative Jan–month, the prior year's cumulative, and the year-on-year percentages.
 """
 
@@ -14,6 +19,7 @@ from typing import Any
 
 import pandas as pd
 
+from reewatch.sources import sheets
 from reewatch.sources.base import (
     OBSERVATION_COLUMNS,
     GridRow,
@@ -22,20 +28,44 @@ from reewatch.sources.base import (
     UnreadableRelease,
     read_csv_grid,
 )
-from reewatch.units import money_scale_from_caption, parse_number, scale_of
+from reewatch.units import FOLDING_FOOTNOTE, Scale, money_scale_from_caption, parse_number, scale_of
 
 LAYOUT_CSV = "gacc_headline_csv"
+LAYOUT_XLSX = "gacc_headline_xlsx"
+LAYOUT_XLS = "gacc_headline_xls"
+_LAYOUTS = {"xlsx": LAYOUT_XLSX, "xls": LAYOUT_XLS}
+
+_TITLE_ROWS = 20  # the title sits in the first rows of a file or sheet
+_MAX_TABLE_ROWS = 10_000  # a headline table has tens to hundreds of rows; a longer sheet is something else
+_MAX_HEADER_ROWS = 4
+
+
+def _spaced(words: str) -> str:
+    """A Chinese phrase as a pattern that allows spaces between its characters (tables pad them: '数  量')."""
+    return r"\s*".join(re.escape(ch) for ch in words)
+
 
 # Title words of each family; the preliminary release (快讯) and the monthly bulletin (月刊) are two vintages.
 _FAMILIES = (
-    ("preliminary", re.compile(r"major\s+exports?\s+by\s+quantity\s+and\s+value|出口重点商品量值表", re.I)),
+    (
+        "preliminary",
+        re.compile(rf"major\s+exports?\s+by\s+quantity\s+and\s+value|{_spaced('出口重点商品量值表')}", re.I),
+    ),
     (
         "bulletin",
-        re.compile(r"major\s+export\s+commodities\s+in\s+quantity\s+and\s+value|出口主要商品量值表", re.I),
+        re.compile(
+            rf"major\s+export\s+commodities\s+in\s+quantity\s+and\s+value|{_spaced('出口主要商品量值表')}", re.I
+        ),
     ),
 )
 # Rows whose commodity is one of these map to a named series; every other commodity keeps its own series.
-_SERIES = {"rare earths": "gacc_rare_earths", "rare earth": "gacc_rare_earths", "稀土": "gacc_rare_earths"}
+# Exact names only: 稀土永磁 (magnets) is another series (DOMAIN.md §1) and must not fold into 稀土.
+_SERIES = {
+    "rare earths": "gacc_rare_earths",
+    "rare earth": "gacc_rare_earths",
+    "rare earth ore, metals, compounds": "gacc_rare_earths",
+    "稀土": "gacc_rare_earths",
+}
 _MONTHS = {
     name: number
     for number, names in enumerate(
@@ -46,30 +76,86 @@ _MONTHS = {
     )
     for name in names
 }  # fmt: skip
-_END_OF_TABLE = re.compile(r"^(note|notes|source|注|资料来源|说明)", re.I)
+_HEADER_WORDS = ("商品名称", "商品", "品名", "主要商品", "commodit", "description")
+# Notes under the table: '注：…', '资料来源：…', 'Note: …', 'Source: …' (a colon is required, so that a commodity
+# such as 'Notebook computers' or 注塑机 does not end the table).
+_NOTE = re.compile(r"^(notes?|sources?)\s*\d*\s*[:：.]|^(注|注释|说明|备注|资料来源|数据来源)\s*[:：\d①-⑳]", re.I)
+_LEADING_MARK = re.compile(r"^[*※†‡#①-⑳⑴-⒇]")
+_TRAILING_MARKS = re.compile(
+    r"(\s*([*※†‡#]+|[\u2460-\u249b\u2776-\u2793]|[¹²³⁴⁵⁶⁷⁸⁹⁰]+|\(\d{1,2}\)|（\d{1,2}）|\[\d{1,2}\]))+$"
+)
+_DATE_NEAR_WORD = re.compile(r"(?:发布|公布|released?|published|issued)\D{0,20}?(20\d\d)\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})", re.I)  # fmt: skip
+_DATE_NEAR_WORD_EN = re.compile(
+    r"(?:released?|published|issued)\D{0,20}?\b(?:([a-z]+)\.?\s+(\d{1,2}),?|(\d{1,2})\s+([a-z]+)\.?,?)\s+(20\d\d)", re.I
+)
 # Calendar days when a release usually comes out in the month after its period (DOMAIN.md §2).
 _RELEASE_DAY = {"preliminary": 10, "bulletin": 18}
 
 
 def _fold(text: str) -> str:
-    return unicodedata.normalize("NFKC", text).strip().lower()
+    """Width, case and runs of whitespace folded: '（13）  Rare  Earths' → '(13) rare earths'."""
+    return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", text)).strip().lower()
+
+
+# --- detection and dispatch ---------------------------------------------------------------------------------------
 
 
 def detect(data: bytes, name: str) -> bool:
-    """A headline table is any CSV whose first rows carry one of the family titles."""
-    head = data[:4096]
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            text = head.decode(encoding, errors="ignore")
-            break
-        except LookupError:  # pragma: no cover - both codecs ship with Python
-            continue
-    folded = unicodedata.normalize("NFKC", text)
-    return b"\x00" not in head and any(pattern.search(folded) for _, pattern in _FAMILIES)
+    """A headline table by content: CSV text, or an .xlsx/.xls workbook, with a family title in its first rows.
+
+    A workbook too damaged to open (truncated, a zip bomb) is claimed as well, so that `parse` can say what is wrong
+    with it rather than 'no layout matches'. A readable zip or OLE2 file that holds no workbook is not claimed.
+    """
+    kind = sheets.workbook_kind(data)
+    if kind is None:
+        return b"\x00" not in data[:4096] and _text_has_title(data[:8192])
+    try:
+        workbook = sheets.read_workbook(data, max_rows=_TITLE_ROWS)
+    except sheets.NotAWorkbook:
+        return False
+    except UnreadableRelease:
+        return True
+    return any(_title_at(rows) is not None for rows in workbook.values())
 
 
 def parse(data: bytes, name: str) -> ParsedRelease:
-    return parse_grid(read_csv_grid(data), layout=LAYOUT_CSV)
+    """Parse a headline table from CSV, .xlsx or .xls bytes; the kind is told by the content."""
+    kind = sheets.workbook_kind(data)
+    if kind is None:
+        return parse_grid(read_csv_grid(data), layout=LAYOUT_CSV)
+    rows, warnings = _workbook_table(data)
+    parsed = parse_grid(rows, layout=_LAYOUTS[kind])
+    parsed.warnings.extend(warnings)
+    return parsed
+
+
+def _text_has_title(head: bytes) -> bool:
+    """Whether the first lines of a text file carry a title, in whichever of the CSV encodings the file uses."""
+    for encoding in ("utf-8-sig", "gb18030"):
+        # errors="ignore": the head may end inside a multi-byte character; a wrong guess just finds no title.
+        lines = head.decode(encoding, errors="ignore").splitlines()[:_TITLE_ROWS]
+        folded = unicodedata.normalize("NFKC", "\n".join(lines))
+        if any(pattern.search(folded) for _, pattern in _FAMILIES):
+            return True
+    return False
+
+
+def _workbook_table(data: bytes) -> tuple[list[GridRow], list[str]]:
+    """The rows of the first sheet whose top carries a headline title (all sheets are searched)."""
+    workbook = sheets.read_workbook(data, max_rows=_MAX_TABLE_ROWS + 1)
+    titled = [name for name, rows in workbook.items() if _title_at(rows) is not None]
+    if not titled:
+        raise UnreadableRelease(
+            "no sheet carries a headline table title ('Major Exports by Quantity and Value' / '出口…商品量值表')"
+        )
+    rows = workbook[titled[0]]
+    if len(rows) > _MAX_TABLE_ROWS:
+        raise UnreadableRelease(f"sheet {titled[0]!r} has over {_MAX_TABLE_ROWS:,} rows: too long for a headline table")
+    warnings = [f"sheets {titled[1:]} also carry a headline table; only {titled[0]!r} was read"] if titled[1:] else []
+    return rows, warnings
+
+
+# --- the table ----------------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -78,156 +164,324 @@ class _Column:
     measure: str  # quantity | value | yoy_quantity_pct | yoy_value_pct
 
 
+@dataclass(frozen=True)
+class _Layout:
+    """Where the parts of the table stand, found from the title and header rows."""
+
+    vintage: str
+    year: int
+    month: int
+    money: Scale
+    money_caption: str
+    data_at: int  # index of the first row below the header
+    name_col: int  # the table may start right of column A
+    unit_col: int  # relative to name_col
+    columns: dict[int, _Column]  # relative to name_col
+    raw_keys: list[str]  # one key per column (relative to name_col) for the raw records
+
+
 def parse_grid(rows: list[GridRow], layout: str) -> ParsedRelease:
     """Parse a headline table given as rows of text cells (from CSV, XLSX or XLS)."""
-    title_at, vintage, title = _find_title(rows)
-    year, month, jan_feb = _period_from_title(title)
-    money = None
-    for row in rows[title_at : title_at + 4]:
-        money = money or next((s for c in row.cells if c and (s := money_scale_from_caption(c))), None)
-    if money is None:
-        raise UnreadableRelease("no money unit row (e.g. 'Unit: USD1 Million' or '单位：万元') under the title")
-    header_at = next((i for i in range(title_at + 1, min(len(rows), title_at + 8)) if _is_header(rows[i].cells)), None)
-    if header_at is None or header_at + 1 >= len(rows):
-        raise UnreadableRelease("no header row starting with 'Commodity' / '商品名称' under the title")
-    columns = _column_roles(rows[header_at].cells, rows[header_at + 1].cells, jan_feb, year)
-    if not any(c.measure == "quantity" for c in columns.values()):
-        raise UnreadableRelease("the header names no quantity column (Quantity / 数量)")
-    width = max(columns) + 1
-
-    period = date(year, month, 1)
+    table = _read_layout(rows)
+    period = date(table.year, table.month, 1)
+    width = max(table.columns) + 1
     records: list[dict[str, Any]] = []
     raw_records: dict[str, dict[str, Any]] = {}
     rejects: list[Reject] = []
     rows_in = 0
-    header_cells = [c or f"column {i + 1}" for i, c in enumerate(rows[header_at].cells)]
-    for row in rows[header_at + 2 :]:
-        cells = row.cells
+    for row in rows[table.data_at :]:
+        cells = row.cells[table.name_col :]
         if not any(cells):
             continue
-        if _END_OF_TABLE.match(_fold(cells[0])):
+        if _ends_table(cells):
             break
         rows_in += 1
-        raw = {header_cells[i] if i < len(header_cells) else f"column {i + 1}": v for i, v in enumerate(cells)}
+        raw = _raw_record(cells, table.raw_keys)
         raw_records[row.ref] = raw
-        if len(cells) < width:
-            rejects.append(Reject(row.ref, "row_shape", f"has {len(cells)} cells, the header has {width}", raw))
+        problem = _shape_problem(cells, width, table)
+        if problem:
+            rejects.append(Reject(row.ref, "row_shape", problem, raw))
             continue
-        commodity = cells[0]
-        unit_text = cells[1]
-        series_id = _SERIES.get(_fold(commodity).rstrip("*0123456789 "), f"gacc_commodity:{_fold(commodity)}")
-        quantity_scale = scale_of(unit_text)
-        for index, column in sorted(columns.items()):
-            text = cells[index]
-            try:
-                number = parse_number(text)
-            except ValueError:
-                number = float("nan")  # the contract quarantines it, naming the text
-            if column.measure == "quantity":
-                if quantity_scale is not None and quantity_scale.kind == "mass":
-                    measure, factor, unit = "quantity_t", quantity_scale.factor, unit_text
-                else:  # counts (vehicles, units) stay in their published unit
-                    measure, factor, unit = "quantity", 1.0, unit_text
-            elif column.measure == "value":
-                measure, factor, unit = f"value_{money.unit.lower()}", money.factor, None
-            else:
-                measure, factor, unit = column.measure, 1.0, "%"
-            if number is None:
-                continue  # '-' : nothing published
-            at = period if column.basis != "prior_ytd" else date(year - 1, month, 1)
-            records.append(
-                {
-                    "source_row": row.ref,
-                    "series_id": series_id,
-                    "commodity": commodity,
-                    "hs_code": None,
-                    "period": at,
-                    "basis": "ytd" if column.basis == "prior_ytd" else column.basis,
-                    "partner": "WORLD",
-                    "partner_name": "World",
-                    "measure": measure,
-                    "value": number * factor,
-                    "published_value": text,
-                    "published_unit": unit if unit is not None else _money_caption(rows, title_at),
-                }
-            )
-    observations = pd.DataFrame.from_records(records, columns=OBSERVATION_COLUMNS)
-    published_on = date(year + (month == 12), month % 12 + 1, _RELEASE_DAY[vintage])
+        records.extend(_row_observations(row.ref, cells, table, period))
+    stated = _stated_release_date(rows, period)
     return ParsedRelease(
         layout=layout,
-        vintage=vintage,
-        published_on=published_on,
-        published_on_estimated=True,
-        observations=observations,
+        vintage=table.vintage,
+        published_on=stated or _estimated_release_date(period, table.vintage),
+        published_on_estimated=stated is None,
+        observations=pd.DataFrame.from_records(records, columns=OBSERVATION_COLUMNS),
         raw_records=raw_records,
         rows_in=rows_in,
         rejects=rejects,
     )
 
 
-def _find_title(rows: list[GridRow]) -> tuple[int, str, str]:
-    for index, row in enumerate(rows[:15]):
-        text = unicodedata.normalize("NFKC", " ".join(row.cells))
-        for vintage, pattern in _FAMILIES:
-            if pattern.search(text):
-                return index, vintage, text
-    raise UnreadableRelease("no headline table title ('Major Exports by Quantity and Value' / '出口…商品量值表')")
+def _read_layout(rows: list[GridRow]) -> _Layout:
+    """Title, period, money unit and column roles; `UnreadableRelease` naming whatever is missing."""
+    title_at = _title_at(rows)
+    if title_at is None:
+        raise UnreadableRelease("no headline table title ('Major Exports by Quantity and Value' / '出口…商品量值表')")
+    vintage = _vintage(rows[title_at])
+    header_at, name_col = _find_header(rows, title_at)
+    data_at = _header_end(rows, header_at, name_col)
+    year, month, jan_feb = _period(rows[title_at:header_at])
+    money = _money_unit(rows[title_at:data_at], rows[header_at:data_at])
+    if money is None:
+        raise UnreadableRelease("no money unit row (e.g. 'Unit: USD1 Million' or '单位：万元') under the title")
+    header = [row.cells[name_col:] for row in rows[header_at:data_at]]
+    labels = _stacked_labels(header, _fold)
+    unit_col = next((i for i in (1, 2) if i < len(labels) and re.search(r"单位|unit", labels[i])), 1)
+    columns = _column_roles(labels, {0, unit_col}, jan_feb, year)
+    if not any(c.measure == "quantity" for c in columns.values()):
+        raise UnreadableRelease("the header names no quantity column (Quantity / 数量)")
+    raw_keys = _unique([label or f"column {i + 1}" for i, label in enumerate(_stacked_labels(header, str.strip))])
+    return _Layout(vintage, year, month, money[0], money[1], data_at, name_col, unit_col, columns, raw_keys)
 
 
-def _period_from_title(title: str) -> tuple[int, int, bool]:
-    """(year, month, is_jan_feb) from 'August 2025', 'January-February 2025', '2025年8月' or '2025年1-2月'."""
-    text = _fold(title)
-    if m := re.search(r"(20\d\d)\s*年\s*(\d{1,2})\s*(?:[-~至到])\s*(\d{1,2})\s*月", text):
+def _title_at(rows: list[GridRow]) -> int | None:
+    for index, row in enumerate(rows[:_TITLE_ROWS]):
+        if _vintage(row):
+            return index
+    return None
+
+
+def _vintage(row: GridRow) -> str:
+    """The family whose title words the row carries ('' when none)."""
+    text = unicodedata.normalize("NFKC", " ".join(row.cells))
+    return next((vintage for vintage, pattern in _FAMILIES if pattern.search(text)), "")
+
+
+def _period(title_rows: list[GridRow]) -> tuple[int, int, bool]:
+    """(year, month, is_jan_feb) from 'August 2025', 'Jan.-Feb. 2025', '2025年8月', '2025年1-2月' or '2025年前2个月'."""
+    text = _fold(" ".join(" ".join(row.cells) for row in title_rows))
+    if m := re.search(r"(20\d\d)\s*年\s*(\d{1,2})\s*月?\s*[-~至到—–]\s*(\d{1,2})\s*月", text):
         return int(m[1]), int(m[3]), (int(m[2]), int(m[3])) == (1, 2)
+    if m := re.search(r"(20\d\d)\s*年\s*前\s*[2二两]\s*个?\s*月", text):
+        return int(m[1]), 2, True
     if m := re.search(r"(20\d\d)\s*年\s*(\d{1,2})\s*月", text):
         return int(m[1]), int(m[2]), False
-    if m := re.search(r"\b(jan(?:uary)?)\s*(?:-|–|to|and)\s*(feb(?:ruary)?)\.?,?\s*(20\d\d)", text):
+    if m := re.search(r"\b(jan(?:uary)?)\.?\s*(?:-|–|—|to|and)\s*(feb(?:ruary)?)\.?,?\s*(20\d\d)", text):
         return int(m[3]), 2, True
-    if m := re.search(r"\b([a-z]+)\.?,?\s+(20\d\d)\b", text):
+    for m in re.finditer(r"\b([a-z]+)\.?,?\s+(20\d\d)\b", text):
         if m[1] in _MONTHS:
             return int(m[2]), _MONTHS[m[1]], False
-    raise UnreadableRelease(f"the title names no month and year: {title!r}")
+    raise UnreadableRelease(f"the title names no month and year: {text!r}")
 
 
-def _is_header(cells: list[str]) -> bool:
-    first = _fold(cells[0]) if cells else ""
-    return first.startswith("commodit") or first.startswith("商品")
+def _find_header(rows: list[GridRow], title_at: int) -> tuple[int, int]:
+    """(row index, column index) of the header cell 'Commodity' / '商品名称' a few rows under the title."""
+    for index in range(title_at + 1, min(len(rows), title_at + 8)):
+        for col, cell in enumerate(rows[index].cells[:4]):
+            if _fold(cell).replace(" ", "").startswith(_HEADER_WORDS):
+                return index, col
+    raise UnreadableRelease("no header row starting with 'Commodity' / '商品名称' under the title")
 
 
-def _column_roles(top: list[str], sub: list[str], jan_feb: bool, year: int) -> dict[int, _Column]:
-    """Which column holds what, from the two header rows (the top row's labels span their sub-columns)."""
+def _header_end(rows: list[GridRow], header_at: int, name_col: int) -> int:
+    """Index of the first data row: header rows go on while the name cell is blank and no cell holds a number."""
+    index = header_at + 1
+    while index < len(rows) and index < header_at + _MAX_HEADER_ROWS:
+        cells = rows[index].cells[name_col:]
+        if (cells[:1] or [""])[0] or any(_is_number(c) for c in cells):
+            break
+        index += 1
+    if index >= len(rows):
+        raise UnreadableRelease("the table has a header but no data rows under it")
+    return index
+
+
+def _is_number(text: str) -> bool:
+    try:
+        return parse_number(text) is not None
+    except ValueError:
+        return False
+
+
+def _money_unit(top_rows: list[GridRow], header_rows: list[GridRow]) -> tuple[Scale, str] | None:
+    """The money scale and its caption: a unit row ('单位：万元人民币', 'Unit: US$1,000') under the title, else a unit
+    in brackets in a header cell ('金额（万元）'). Brackets in the title are not read: '(in USD)' names no scale."""
+    for row in top_rows:
+        for cell in row.cells:
+            for candidate in (cell, *re.findall(r"(?:金额单位|单位|unit)\s*[:：]\s*([^;；]+)", cell, re.I)):
+                if scale := money_scale_from_caption(candidate):
+                    return scale, _caption(candidate)
+    for row in header_rows:
+        for cell in row.cells:
+            for candidate in re.findall(r"[(（]([^()（）]+)[)）]", cell):
+                if scale := money_scale_from_caption(candidate):
+                    return scale, _caption(candidate)
+    return None
+
+
+def _caption(text: str) -> str:
+    return re.sub(r"^\s*(金额单位|单位|units?)\s*[:：]?\s*", "", unicodedata.normalize("NFKC", text), flags=re.I).strip()
+
+
+def _stacked_labels(header: list[list[str]], clean: Any) -> list[str]:
+    """One label per column from stacked header rows, e.g. '1至8月 数量' or 'january to august value'.
+
+    An upper row's label spans the blank cells to its right (merged cells), up to where a row above it starts a new
+    span; the bottom row labels only its own column.
+    """
+    width = max((len(row) for row in header), default=0)
+    labels = [""] * width
+    span_starts = [False] * width
+    for depth, row in enumerate(header):
+        bottom = depth == len(header) - 1
+        carried = ""
+        starts_here = list(span_starts)
+        for col in range(width):
+            cell = clean(row[col]) if col < len(row) else ""
+            if cell:
+                carried = cell
+                starts_here[col] = True
+            elif span_starts[col] or bottom:
+                carried = ""
+            if carried:
+                labels[col] = f"{labels[col]} {carried}".strip()
+        span_starts = starts_here
+    return labels
+
+
+def _column_roles(labels: list[str], skip: set[int], jan_feb: bool, year: int) -> dict[int, _Column]:
+    """Which column holds what, from its folded header label."""
     roles: dict[int, _Column] = {}
-    block = ""
-    for index in range(2, max(len(top), len(sub))):
-        label = _fold(top[index]) if index < len(top) else ""
-        block = label or block
-        sublabel = _fold(sub[index]) if index < len(sub) else ""
-        if not block and not sublabel:
+    for index, label in enumerate(labels):
+        compact = label.replace(" ", "")
+        if index in skip or not compact:
             continue
-        is_pct = any(w in block + sublabel for w in ("yoy", "%", "同比", "比去年", "change"))
-        cumulative = bool(re.search(r"january\s+to|jan\.?\s*-|1\s*[-至~]\s*\d+\s*月|累计", block + " " + sublabel))
-        if "quantity" in sublabel or "数量" in sublabel:
+        if re.search(r"数量|quantity|qty", compact):
             kind = "quantity"
-        elif "value" in sublabel or "金额" in sublabel or "amount" in sublabel:
+        elif re.search(r"金额|value|amount", compact):
             kind = "value"
         else:
             continue
-        if is_pct:
-            roles[index] = _Column("jan_feb" if jan_feb else ("ytd" if cumulative else "month"), f"yoy_{kind}_pct")
-        elif jan_feb:
-            roles[index] = _Column("jan_feb", kind)
-        elif cumulative and str(year - 1) in block:
-            roles[index] = _Column("prior_ytd", kind)
-        elif cumulative:
-            roles[index] = _Column("ytd", kind)
+        is_pct = bool(re.search(r"%|yoy|同比|比去年|增减|change|growth", compact))
+        cumulative = bool(
+            re.search(r"累计|januaryto|jan\.?-|jan\.?to|1[-至~—–]\d{1,2}月|1月?至\d{1,2}月|ytd|cumulative", compact)
+        )
+        if jan_feb:
+            basis = "jan_feb"
+        elif is_pct:
+            basis = "ytd" if cumulative else "month"
+        elif cumulative and str(year - 1) in compact:
+            basis = "prior_ytd"
         else:
-            roles[index] = _Column("month", kind)
+            basis = "ytd" if cumulative else "month"
+        roles[index] = _Column(basis, f"yoy_{kind}_pct" if is_pct else kind)
     return roles
 
 
-def _money_caption(rows: list[GridRow], title_at: int) -> str:
-    for row in rows[title_at : title_at + 4]:
-        for cell in row.cells:
-            if cell and money_scale_from_caption(cell):
-                return re.sub(r"^\s*(unit|单位)\s*[:：]?\s*", "", unicodedata.normalize("NFKC", cell), flags=re.I)
+def _unique(keys: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for key in keys:
+        seen[key] = seen.get(key, 0) + 1
+        out.append(key if seen[key] == 1 else f"{key} ({seen[key]})")
+    return out
+
+
+# --- the rows -----------------------------------------------------------------------------------------------------
+
+
+def _ends_table(cells: list[str]) -> bool:
+    """Notes under the table ('注：…', 'Source: …', '* Rare earths include …') or the title of a next table."""
+    first = _fold(cells[0])
+    if _NOTE.match(first) or any(pattern.search(first) for _, pattern in _FAMILIES):
+        return True
+    return bool(_LEADING_MARK.match(cells[0].strip())) and not any(cells[1:])
+
+
+def _raw_record(cells: list[str], keys: list[str]) -> dict[str, Any]:
+    return {keys[i] if i < len(keys) else f"column {i + 1}": value for i, value in enumerate(cells)}
+
+
+def _shape_problem(cells: list[str], width: int, table: _Layout) -> str:
+    """Why a data row cannot be read ('' when it can)."""
+    if len(cells) < width:
+        return f"has {len(cells)} cells, the header has {width}"
+    if not commodity_name(cells[0]):
+        return "has no commodity name"
+    if not any(cells[i] for i in table.columns):
+        return "has a name but no figures (a heading or a note?)"
     return ""
+
+
+def commodity_name(cell: str) -> str:
+    """The commodity as printed, without the footnote marks stuck to it ('稀土*' → '稀土', 'Rare earths①')."""
+    return _TRAILING_MARKS.sub("", cell.strip()).strip()
+
+
+def series_for(name: str) -> str:
+    key = _fold(FOLDING_FOOTNOTE.sub("", name))
+    return _SERIES.get(key.replace("-", " "), f"gacc_commodity:{key}")
+
+
+def _row_observations(ref: str, cells: list[str], table: _Layout, period: date) -> list[dict[str, Any]]:
+    commodity = commodity_name(cells[0])
+    series_id = series_for(commodity)
+    unit_text = cells[table.unit_col]
+    quantity_scale = scale_of(unit_text)
+    observations = []
+    for index, column in sorted(table.columns.items()):
+        text = cells[index]
+        try:
+            number = parse_number(text)
+        except ValueError:
+            number = float("nan")  # the contract quarantines it, naming the text
+        if number is None:
+            continue  # '-' or blank: nothing published
+        if column.measure == "quantity":
+            if quantity_scale is not None and quantity_scale.kind == "mass":
+                measure, factor, unit = "quantity_t", quantity_scale.factor, unit_text
+            else:  # counts (vehicles, units, 亿个) stay in their published unit
+                measure, factor, unit = "quantity", 1.0, unit_text
+        elif column.measure == "value":
+            measure, factor, unit = f"value_{table.money.unit.lower()}", table.money.factor, table.money_caption
+        else:
+            measure, factor, unit = column.measure, 1.0, "%"
+        observations.append(
+            {
+                "source_row": ref,
+                "series_id": series_id,
+                "commodity": commodity,
+                "hs_code": None,
+                "period": period if column.basis != "prior_ytd" else date(period.year - 1, period.month, 1),
+                "basis": "ytd" if column.basis == "prior_ytd" else column.basis,
+                "partner": "WORLD",
+                "partner_name": "World",
+                "measure": measure,
+                "value": number * factor,
+                "published_value": text,
+                "published_unit": unit,
+            }
+        )
+    return observations
+
+
+# --- the release date ---------------------------------------------------------------------------------------------
+
+
+def _estimated_release_date(period: date, vintage: str) -> date:
+    return date(period.year + (period.month == 12), period.month % 12 + 1, _RELEASE_DAY[vintage])
+
+
+def _stated_release_date(rows: list[GridRow], period: date) -> date | None:
+    """A release date the file states ('发布日期：2025-09-18', 'Released on September 18, 2025'), if plausible:
+    after the period's month and within two years of it."""
+    earliest = _estimated_release_date(period, "preliminary").replace(day=1)
+    for row in rows:
+        text = _fold(" ".join(row.cells))
+        candidates = [(int(m[1]), int(m[2]), int(m[3])) for m in _DATE_NEAR_WORD.finditer(text)]
+        for m in _DATE_NEAR_WORD_EN.finditer(text):
+            month_name, day = (m[1], m[2]) if m[1] else (m[4], m[3])
+            if month_name in _MONTHS:
+                candidates.append((int(m[5]), _MONTHS[month_name], int(day)))
+        for year, month, day in candidates:
+            try:
+                stated = date(year, month, day)
+            except ValueError:
+                continue
+            if earliest <= stated <= earliest.replace(year=earliest.year + 2):
+                return stated
+    return None

@@ -1,0 +1,212 @@
+"""Excel workbooks (`.xlsx` and legacy `.xls`) as rows of text cells, the same `GridRow`s the CSV path yields.
+
+Each sheet becomes a rectangle of text cells, each row referenced as `Sheet!row` (1-based). Nothing is ever
+evaluated: `.xlsx` formulas give the value Excel cached (`data_only=True`), `.xls` formulas their stored result,
+and a text cell that starts with "=" stays text. Numbers are written without float artefacts (5792.0 → "5792").
+Damaged, truncated or oversized workbooks raise `UnreadableRelease` naming the problem, never a stack trace.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import warnings
+import zipfile
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+import openpyxl
+import xlrd
+
+from reewatch.sources.base import GridRow, UnreadableRelease
+
+XLSX_MAGIC = b"PK\x03\x04"
+XLS_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # OLE2 compound document (Excel 97, also Word .doc, Outlook .msg)
+
+# Zip-bomb guard. zipfile never inflates a member past its declared size, so the declared sizes are a safe bound.
+MAX_UNZIPPED_BYTES = 200 * 1024 * 1024
+MAX_ZIP_RATIO = 100  # real xlsx files inflate 5–20×; deflate tops out near 1,000×, overlapping-member bombs far above
+RATIO_CHECK_FROM_BYTES = 10 * 1024 * 1024  # a high ratio on a small archive is harmless
+
+Workbook = dict[str, list[GridRow]]  # sheet name -> its rows, in workbook order
+
+
+class NotAWorkbook(UnreadableRelease):
+    """A readable container with no spreadsheet in it (a plain .zip, a Word .doc): some other kind of file."""
+
+
+def workbook_kind(data: bytes) -> str | None:
+    """'xlsx' or 'xls' from the file's magic bytes, None for anything else (text, PDF …)."""
+    if data.startswith(XLSX_MAGIC):
+        return "xlsx"
+    if data.startswith(XLS_MAGIC):
+        return "xls"
+    return None
+
+
+def read_workbook(data: bytes, max_rows: int | None = None) -> Workbook:
+    """Every worksheet of an .xlsx or .xls file, at most `max_rows` rows from the top of each."""
+    kind = workbook_kind(data)
+    if kind == "xlsx":
+        return read_xlsx(data, max_rows)
+    if kind == "xls":
+        return read_xls(data, max_rows)
+    raise NotAWorkbook("not an Excel workbook (neither an .xlsx zip nor an .xls OLE2 file)")
+
+
+def read_xlsx(data: bytes, max_rows: int | None = None) -> Workbook:
+    check_xlsx_archive(data)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # openpyxl warns about styles and extensions it does not read
+            book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+            try:
+                return {sheet.title: _xlsx_rows(sheet, max_rows) for sheet in book.worksheets}
+            finally:
+                book.close()
+    except UnreadableRelease:
+        raise
+    except Exception as exc:  # zipfile, zlib, the XML parser and openpyxl each have their own error types
+        raise UnreadableRelease(f"the .xlsx workbook is damaged: {_describe(exc)}") from None
+
+
+def check_xlsx_archive(data: bytes) -> None:
+    """Refuse a zip that is truncated, is not a workbook, or would inflate to an absurd size (a zip bomb)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            members = archive.infolist()
+    except Exception as exc:  # BadZipFile, but also OSError/ValueError/EOFError on mangled headers
+        raise UnreadableRelease(f"the .xlsx workbook is damaged or truncated: {_describe(exc)}") from None
+    names = {member.filename for member in members}
+    if "xl/workbook.bin" in names:
+        raise UnreadableRelease("a binary .xlsb workbook: save it as .xlsx to load it")
+    if not any(name.startswith("xl/") for name in names):
+        raise NotAWorkbook("a zip archive with no Excel workbook in it")
+    unzipped = sum(member.file_size for member in members)
+    too_big = unzipped > MAX_UNZIPPED_BYTES
+    absurd_ratio = unzipped > RATIO_CHECK_FROM_BYTES and unzipped > MAX_ZIP_RATIO * len(data)
+    if too_big or absurd_ratio:
+        raise UnreadableRelease(
+            f"the .xlsx workbook would unpack {len(data):,} bytes into {unzipped:,}: it looks like a zip bomb"
+        )
+
+
+def _xlsx_rows(sheet: Any, max_rows: int | None) -> list[GridRow]:
+    # The stored sheet dimension is often wrong (too small, or the whole sheet): read what is really there.
+    sheet.reset_dimensions()
+    rows = []
+    for cells in sheet.iter_rows(max_row=max_rows):
+        rows.append([_xlsx_text(cell) for cell in cells])
+    return _rectangle(sheet.title, rows)
+
+
+def _xlsx_text(cell: Any) -> str:
+    value = cell.value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return number_text(value, percent=_is_percent_format(getattr(cell, "number_format", None)))
+    return cell_text(value)
+
+
+def read_xls(data: bytes, max_rows: int | None = None) -> Workbook:
+    try:
+        book = xlrd.open_workbook(
+            file_contents=data, formatting_info=True, on_demand=True, logfile=io.StringIO(), verbosity=0
+        )
+    except xlrd.XLRDError as exc:
+        if "Can't find workbook" in str(exc):
+            raise NotAWorkbook("an OLE2 file with no Excel workbook in it (a Word or Outlook file?)") from None
+        raise UnreadableRelease(f"the .xls workbook cannot be read: {exc}") from None
+    except Exception as exc:  # xlrd raises struct.error, IndexError, CompDocError … on truncated files
+        raise UnreadableRelease(f"the .xls workbook is damaged or truncated: {_describe(exc)}") from None
+    try:
+        return dict(_xls_sheet(book, index, max_rows) for index in range(book.nsheets))
+    except Exception as exc:
+        raise UnreadableRelease(f"the .xls workbook is damaged: {_describe(exc)}") from None
+    finally:
+        book.release_resources()
+
+
+def _xls_sheet(book: Any, index: int, max_rows: int | None) -> tuple[str, list[GridRow]]:
+    sheet = book.sheet_by_index(index)
+    count = sheet.nrows if max_rows is None else min(sheet.nrows, max_rows)
+    rows = [[_xls_text(book, cell) for cell in sheet.row(r)] for r in range(count)]
+    book.unload_sheet(index)
+    name = _legacy_text(book, sheet.name)
+    return name, _rectangle(name, rows)
+
+
+def _xls_text(book: Any, cell: Any) -> str:
+    if cell.ctype == xlrd.XL_CELL_TEXT:
+        return _legacy_text(book, cell.value).strip()
+    if cell.ctype == xlrd.XL_CELL_NUMBER:
+        return number_text(cell.value, percent=_is_percent_format(_xls_format(book, cell)))
+    if cell.ctype == xlrd.XL_CELL_DATE:
+        return cell_text(xlrd.xldate_as_datetime(cell.value, book.datemode))
+    if cell.ctype == xlrd.XL_CELL_BOOLEAN:
+        return "TRUE" if cell.value else "FALSE"
+    if cell.ctype == xlrd.XL_CELL_ERROR:
+        return str(xlrd.error_text_from_code.get(cell.value, "#ERROR"))
+    return ""
+
+
+def _xls_format(book: Any, cell: Any) -> str | None:
+    if cell.xf_index is None or cell.xf_index >= len(book.xf_list):
+        return None
+    number_format = book.format_map.get(book.xf_list[cell.xf_index].format_key)
+    return number_format.format_str if number_format is not None else None
+
+
+def _legacy_text(book: Any, text: str) -> str:
+    """Undo GBK bytes that xlrd decoded as Latin-1.
+
+    Legacy Chinese writers store 8-bit GBK text in Excel 97 strings without the "16-bit" flag, under code page 936.
+    xlrd decodes such strings as Latin-1 whatever the code page (`encoding_override` only reaches pre-97 files),
+    and it falls back to Latin-1 too for pre-97 files with no CODEPAGE record: the bytes survive, so re-decode them.
+    """
+    if book.codepage not in (936, None) or text.isascii() or max(map(ord, text)) > 0xFF:
+        return text
+    try:
+        return text.encode("latin-1").decode("gbk")
+    except UnicodeDecodeError:
+        return text
+
+
+def number_text(value: float, percent: bool = False) -> str:
+    """A cell number as printed: 5792.0 → '5792', 7742.2 → '7742.2', 0.146 with a % format → '14.6'."""
+    if percent:
+        value *= 100
+    if float(value).is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return f"{value:.15g}"  # 15 significant digits drop binary noise such as 14.599999999999998
+
+
+def cell_text(value: object) -> str:
+    """Any other cell value as text; a string starting with '=' is text like any other."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == time() else value.isoformat()
+    if isinstance(value, date | time | timedelta):
+        return str(value)
+    return str(value).strip()
+
+
+def _is_percent_format(number_format: str | None) -> bool:
+    """A '%' in a number format scales the shown value by 100, unless it is a quoted or escaped literal."""
+    if not number_format:
+        return False
+    return "%" in re.sub(r'"[^"]*"|\\.', "", number_format)
+
+
+def _rectangle(sheet_name: str, rows: list[list[str]]) -> list[GridRow]:
+    """Pad rows to one width (blank cells are 'nothing printed') and drop the blank rows at the bottom."""
+    while rows and not any(rows[-1]):
+        rows.pop()
+    width = max((len(row) for row in rows), default=0)
+    return [GridRow(f"{sheet_name}!{number}", row + [""] * (width - len(row))) for number, row in enumerate(rows, 1)]
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
