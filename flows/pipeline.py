@@ -7,6 +7,7 @@ owns the warehouse (the writer lock); a second run waits up to `wait_seconds` an
 from __future__ import annotations
 
 import secrets
+import time
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,7 +20,7 @@ from prefect.cache_policies import NO_CACHE
 from reewatch.config import load_settings
 from reewatch.curate import build_curated
 from reewatch.identities import record_identity_warnings
-from reewatch.ingest import ReleaseOutcome, ingest_landed, new_landing_files
+from reewatch.ingest import ReleaseOutcome, archived_releases, ingest_landed, new_landing_files, replay_release
 from reewatch.lake import Lake, LakeError, LakeObject, open_lake
 from reewatch.publish import Publication, publish
 from reewatch.report import RunSummary, gather, write_report
@@ -57,6 +58,13 @@ def ingest_release(
     return ingest_landed(lake, con, obj, run_id, work_dir)
 
 
+@task(name="replay release", task_run_name="replay {release[1]}", **_IO)
+def replay(
+    lake: Lake, con: duckdb.DuckDBPyConnection, release: tuple[str, str, str | None], run_id: str, work_dir: Path
+) -> ReleaseOutcome:
+    return replay_release(lake, con, release, run_id, work_dir)
+
+
 @task(name="build curated tables", cache_policy=NO_CACHE)
 def curate(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, int]:
     counts = build_curated(con)
@@ -83,8 +91,15 @@ def new_run_id() -> str:
 
 
 @flow(name="reewatch-run", log_prints=False)
-def reewatch_run(lake: str | None = None, command: str = "run", wait_seconds: float = 0.0) -> dict[str, Any]:
-    """Process everything new in landing/, rebuild the curated tables, publish them and write the report."""
+def reewatch_run(
+    lake: str | None = None,
+    command: str = "run",
+    wait_seconds: float = 0.0,
+    replay_ids: list[str] | None = None,
+    replay_all: bool = False,
+) -> dict[str, Any]:
+    """Process everything new in landing/ (or, for a replay, re-parse archived releases from raw/), rebuild the
+    curated tables, publish them and write the report."""
     logger = get_run_logger()
     settings = load_settings(lake)
     store = open_lake(settings.lake, settings.s3() if settings.is_s3 else None)
@@ -96,23 +111,33 @@ def reewatch_run(lake: str | None = None, command: str = "run", wait_seconds: fl
             "INSERT INTO runs (run_id, command, started_at, status) VALUES (?, ?, ?, 'running')",
             [run_id, command, summary.started_at],
         )
-        landed = list_landing(store, con)
-        logger.info("%d new file(s) in %slanding/", len(landed), store.url.rstrip("/") + "/")
-        for obj in landed:
-            outcome = ingest_release(store, con, obj, run_id, warehouse.work_dir)
+        if replay_ids or replay_all:
+            releases = archived_releases(con, None if replay_all else replay_ids)
+            logger.info("replaying %d archived release(s) from raw/", len(releases))
+            work: list[Any] = [(replay, release) for release in releases]
+        else:
+            landed = list_landing(store, con)
+            logger.info("%d new file(s) in %slanding/", len(landed), store.url.rstrip("/") + "/")
+            work = [(ingest_release, obj) for obj in landed]
+        started = time.monotonic()
+        for number, (step, item) in enumerate(work, start=1):
+            outcome = step(store, con, item, run_id, warehouse.work_dir)
             summary.files_in += 1
             summary.rows_loaded += outcome.rows_loaded
             summary.rows_quarantined += outcome.rows_quarantined
             summary.releases.append(asdict(outcome))
-            (logger.warning if outcome.status != "loaded" else logger.info)("%s", outcome.message)
+            rate = summary.rows_loaded / max(time.monotonic() - started, 1e-6)
+            (logger.warning if outcome.status != "loaded" else logger.info)(
+                "[%d/%d] %s (%s rows/s so far)", number, len(work), outcome.message, f"{rate:,.0f}"
+            )
 
         has_publication = con.execute("SELECT count(*) FROM publications").fetchone() != (0,)
-        if not landed and has_publication:
+        if not work and has_publication:
             summary.status, summary.message = (
                 "nothing_new",
                 "nothing new in landing/; the publication is unchanged",
             )
-        elif not landed:
+        elif not work:
             summary.status, summary.message = "nothing_new", "landing/ is empty: nothing to publish yet"
         else:
             counts = curate(con, run_id)

@@ -6,6 +6,7 @@ leaves 127.0.0.1.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import boto3
+import duckdb
 import pytest
 
 from s3server import moto_s3
@@ -161,3 +163,27 @@ def query_catalog(catalog: str, sql: str, env: dict[str, str] | None = None) -> 
     import json
 
     return [tuple(row) for row in json.loads(done.stdout)]
+
+
+@contextlib.contextmanager
+def loaded_lake(root: Path, *files: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Land files into a local lake and load them as `run` would (without Prefect): a warehouse to query."""
+    from reewatch.config import load_settings
+    from reewatch.curate import build_curated
+    from reewatch.identities import record_identity_warnings
+    from reewatch.ingest import ingest_landed, new_landing_files
+    from reewatch.lake import open_lake
+    from reewatch.landing import land_bytes
+    from reewatch.warehouse import Warehouse
+
+    settings = load_settings(str(root))
+    lake = open_lake(settings.lake)
+    for path in files:
+        land_bytes(lake, path.name, path.read_bytes())
+    warehouse = Warehouse(settings, lake)
+    with warehouse.writer() as con:
+        for obj in new_landing_files(lake, con):
+            ingest_landed(lake, con, obj, "test-run", warehouse.work_dir)
+        build_curated(con)
+        record_identity_warnings(con, "test-run")
+        yield con

@@ -69,17 +69,20 @@ def _prefect_environment() -> None:
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 
-def _run_pipeline(settings: Settings, command: str, wait: float) -> dict[str, Any]:
+def _run_pipeline(settings: Settings, command: str, wait: float, **replay: Any) -> dict[str, Any]:
     """Run the Prefect flow and turn its outcome into an exit code."""
     _setup_logging(settings)
     _prefect_environment()
     from flows.pipeline import reewatch_run
 
+    from reewatch.ingest import UnknownRelease
     from reewatch.lake import LakeError
     from reewatch.warehouse import LakeBusy
 
     try:
-        result: dict[str, Any] = reewatch_run(lake=settings.lake, command=command, wait_seconds=wait)
+        result: dict[str, Any] = reewatch_run(lake=settings.lake, command=command, wait_seconds=wait, **replay)
+    except UnknownRelease as exc:
+        raise _fail(EXIT_USAGE, str(exc)) from None
     except LakeBusy as exc:
         raise _fail(EXIT_FAILED, str(exc)) from None
     except LakeError as exc:
@@ -128,6 +131,23 @@ def ingest(
     for key in land_files(settings, files):
         typer.echo(f"landed {key}")
     result = _run_pipeline(settings, "ingest", wait)
+    _print_outcome(result)
+    _exit_for(result)
+
+
+@app.command()
+def replay(
+    release_ids: Annotated[
+        list[str] | None, typer.Argument(help="Release ids (SHA-256, or a unique prefix) to re-parse from raw/.")
+    ] = None,
+    all_releases: Annotated[bool, typer.Option("--all", help="Replay every archived release.")] = False,
+    lake: LakeOption = None,
+    wait: WaitOption = 0.0,
+) -> None:
+    """Re-parse archived releases from raw/ after a parser or rule fix, replacing their rows and quarantine."""
+    if bool(release_ids) == all_releases:
+        raise _fail(EXIT_USAGE, "give release ids or --all (not both)")
+    result = _run_pipeline(_settings(lake), "replay", wait, replay_ids=release_ids or None, replay_all=all_releases)
     _print_outcome(result)
     _exit_for(result)
 

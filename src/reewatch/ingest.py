@@ -26,6 +26,10 @@ log = logging.getLogger(__name__)
 LANDING = "landing/"
 
 
+class UnknownRelease(ValueError):
+    """A release id given to replay that the warehouse does not know (a usage error)."""
+
+
 @dataclass(frozen=True)
 class ReleaseOutcome:
     release_id: str
@@ -109,6 +113,8 @@ def load_release(
 
     quarantine = [(r.source_row, r.rule, r.message) for r in parsed.rejects]
     quarantine += [(v.source_row, v.rule, v.message) for v in violations]
+    # One entry per source row and rule: a row's quantity and value may break the same rule twice.
+    quarantine = list({(row, rule): (row, rule, message) for row, rule, message in quarantine}.values())
     bad_rows = {row for row, _, _ in quarantine}
     if bad_rows:
         # A source row loads whole or not at all: one bad figure quarantines the row it came from.
@@ -213,3 +219,35 @@ def _naive_utc(moment: datetime) -> datetime:
     if moment.tzinfo is not None:
         moment = moment.astimezone(UTC).replace(tzinfo=None)
     return moment.replace(microsecond=0)
+
+
+def archived_releases(
+    con: duckdb.DuckDBPyConnection, release_ids: list[str] | None
+) -> list[tuple[str, str, str | None]]:
+    """(release_id, file_name, landing_key) of archived releases to replay: the given ids (a unique prefix is
+    enough), or all of them. Unknown ids raise UnknownRelease naming them."""
+    known = con.execute(
+        "SELECT release_id, file_name, landing_key FROM releases WHERE status <> 'duplicate' ORDER BY ingested_at"
+    ).fetchall()
+    if release_ids is None:
+        return known
+    chosen = []
+    for wanted in release_ids:
+        matches = [row for row in known if row[0].startswith(wanted.lower())]
+        if len(matches) != 1:
+            raise UnknownRelease(
+                f"release '{wanted}' is {'unknown' if not matches else 'ambiguous'}: see `reewatch status`"
+            )
+        chosen.append(matches[0])
+    return chosen
+
+
+def replay_release(
+    lake: Lake, con: duckdb.DuckDBPyConnection, release: tuple[str, str, str | None], run_id: str, work_dir: Path
+) -> ReleaseOutcome:
+    """Re-parse an archived release from raw/ and reload it, replacing its rows and quarantine."""
+    release_id, file_name, landing_key = release
+    landed = con.execute("SELECT min(landed_at) FROM releases WHERE release_id = ?", [release_id]).fetchone()
+    landed_at = landed[0] if landed and landed[0] else datetime.now(UTC).replace(tzinfo=None)
+    with lake.local_copy(f"raw/{release_id}", work_dir) as path:
+        return load_release(con, release_id, path, file_name, landing_key, landed_at, run_id)

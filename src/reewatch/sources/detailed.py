@@ -63,15 +63,22 @@ class _Header:
     encoding: str
 
 
+def _encoding(head: bytes) -> str:
+    """UTF-8 (with or without BOM) or GB18030, judged on the head of the file, not just its (ASCII) header."""
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if not (exc.start >= len(head) - 3 and "end of data" in exc.reason):  # not merely a cut character
+            return "gb18030"
+    return "utf-8"
+
+
 def _read_header(head: bytes) -> _Header | None:
-    line = head.split(b"\n", 1)[0]  # the header is the first line; decoding only it never cuts a character
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            text = line.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
+    encoding = _encoding(head)
+    line = head.split(b"\n", 1)[0]  # the header is the first line
+    try:
+        text = line.decode("utf-8-sig" if encoding == "utf-8" else encoding)
+    except UnicodeDecodeError:
         return None
     first = next(csv.reader(io.StringIO(text.strip())), [])
     names: list[str] = []
@@ -90,7 +97,7 @@ def _read_header(head: bytes) -> _Header | None:
         names.append(canonical)
     if value is None or any(required not in names for required in _REQUIRED):
         return None
-    return _Header(names, value[0], value[1], value[2], "utf-8" if encoding == "utf-8-sig" else encoding)
+    return _Header(names, value[0], value[1], value[2], encoding)
 
 
 def _money_scale(header: str, measure: str) -> tuple[float, str]:
@@ -203,7 +210,7 @@ def _stream(path: Path, header: _Header, parsed: ParsedRelease, state: dict[str,
             FROM typed t
             LEFT JOIN mass_units m ON m.unit = lower(t.quantity_unit)
         """  # noqa: S608 - names and factors come from our own tables, not from the file
-        reader = con.execute(sql).fetch_record_batch(BATCH_ROWS)
+        reader = con.execute(sql).to_arrow_reader(BATCH_ROWS)
         last_row = 1
         for batch in reader:
             frame = pl.from_arrow(batch)
@@ -211,8 +218,8 @@ def _stream(path: Path, header: _Header, parsed: ParsedRelease, state: dict[str,
             frame = frame.with_columns(
                 pl.col("published_value").fill_null(""), pl.col("value").cast(pl.Float64)
             ).select(list(BATCH_SCHEMA))
-            if frame.height:
-                last_row = max(last_row, int(frame["source_row"][-1]))
+            if frame.height:  # rows come in file order within a batch, but batches need not end on the last
+                last_row = max(last_row, int(frame["source_row"].cast(pl.Int64).max()))  # type: ignore[arg-type]
             parsed.rows_in = last_row - 1
             yield frame.cast(BATCH_SCHEMA)  # type: ignore[arg-type]
         parsed.published_on = _estimated_publication(con, csv_path, header)

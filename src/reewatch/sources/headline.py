@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -84,7 +85,9 @@ _LEADING_MARK = re.compile(r"^[*※†‡#①-⑳⑴-⒇]")
 _TRAILING_MARKS = re.compile(
     r"(\s*([*※†‡#]+|[\u2460-\u249b\u2776-\u2793]|[¹²³⁴⁵⁶⁷⁸⁹⁰]+|\(\d{1,2}\)|（\d{1,2}）|\[\d{1,2}\]))+$"
 )
-_DATE_NEAR_WORD = re.compile(r"(?:发布|公布|released?|published|issued)\D{0,20}?(20\d\d)\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})", re.I)  # fmt: skip
+_DATE_NEAR_WORD = re.compile(
+    r"(?:发布|公布|released?|published|issued)\D{0,20}?(20\d\d)\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})", re.I
+)
 _DATE_NEAR_WORD_EN = re.compile(
     r"(?:released?|published|issued)\D{0,20}?\b(?:([a-z]+)\.?\s+(\d{1,2}),?|(\d{1,2})\s+([a-z]+)\.?,?)\s+(20\d\d)", re.I
 )
@@ -314,10 +317,12 @@ def _money_unit(top_rows: list[GridRow], header_rows: list[GridRow]) -> tuple[Sc
 
 
 def _caption(text: str) -> str:
-    return re.sub(r"^\s*(金额单位|单位|units?)\s*[:：]?\s*", "", unicodedata.normalize("NFKC", text), flags=re.I).strip()
+    return re.sub(
+        r"^\s*(金额单位|单位|units?)\s*[:：]?\s*", "", unicodedata.normalize("NFKC", text), flags=re.I
+    ).strip()
 
 
-def _stacked_labels(header: list[list[str]], clean: Any) -> list[str]:
+def _stacked_labels(header: list[list[str]], clean: Callable[[str], str]) -> list[str]:
     """One label per column from stacked header rows, e.g. '1至8月 数量' or 'january to august value'.
 
     An upper row's label spans the blank cells to its right (merged cells), up to where a row above it starts a new

@@ -1,0 +1,117 @@
+"""Customs releases through the loader: detailed exports (kg, CNY + USD, partners, trade modes), vintages and
+revisions, unit errors, identity warnings, and replay from raw/."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conftest import FIXTURES, SAMPLES, loaded_lake
+from reewatch.sources import parse_release_file
+
+DETAILED = SAMPLES / "detailed"
+MAGNETS = "series_id = 'gacc_magnets_850511'"
+
+
+def test_detailed_export_parses_kg_partners_and_trade_modes() -> None:
+    path = DETAILED / "2025_magnets_8505111000_cny.csv"
+    parsed = parse_release_file(path, path.name)
+    frames = list(parsed.batches())
+    assert (parsed.layout, parsed.vintage, parsed.rows_in) == ("gacc_detailed_csv", "detailed", 432)
+    rows = frames[0].filter((frames[0]["partner"] == "US") & (frames[0]["source_row"] == "2"))
+    assert rows["measure"].to_list() == ["quantity_t", "value_cny"]
+    assert rows["value"][0] == pytest.approx(470.590)  # 470,590 kg
+    assert rows["published_value"][0] == "470590" and rows["published_unit"][0] == "千克"
+    assert rows["trade_mode"][0] == "一般贸易" and rows["series_id"][0] == "gacc_magnets_850511"
+    assert rows["hs_code"][0] == "8505111000"
+
+
+def test_cny_and_usd_files_merge_into_one_observation_set(tmp_path: Path) -> None:
+    with loaded_lake(tmp_path / "lake", *sorted(DETAILED.glob("*.csv"))) as con:
+        july = con.execute(
+            f"SELECT partner, quantity_t, value_cny IS NOT NULL, value_usd IS NOT NULL, mom_pct, share_of_world_pct "
+            f"FROM curated.exports_monthly WHERE {MAGNETS} AND period = '2025-07-01' AND partner IN ('WORLD', 'US') "
+            "ORDER BY partner"
+        ).fetchall()
+    assert july[0][:4] == ("US", 619.0, True, True)
+    assert july[1][:4] == ("WORLD", 5577.0, True, True)  # derived: no world row in the files
+    assert july[1][4] == pytest.approx(74.94, abs=0.01)  # +75% on June's 3,188 t
+    assert july[0][5] == pytest.approx(100 * 619 / 5577, abs=0.01)
+
+
+def test_bad_detailed_rows_are_quarantined_by_rule(tmp_path: Path) -> None:
+    fixture = FIXTURES / "detailed" / "en_magnets_2025-07_usd_gb18030.csv"
+    with loaded_lake(tmp_path / "lake", fixture) as con:
+        rules = dict(con.execute("SELECT source_row, rule FROM quarantined_rows ORDER BY source_row").fetchall())
+        messages = [m for (m,) in con.execute("SELECT message FROM quarantined_rows").fetchall()]
+        release = con.execute("SELECT rows_in, rows_loaded, rows_quarantined, status FROM releases").fetchone()
+        world = con.execute(
+            f"SELECT quantity_t, value_usd FROM curated.exports_monthly WHERE {MAGNETS} AND partner = 'WORLD'"
+        ).fetchall()
+        raw = con.execute("SELECT raw_record->>'partner_name' FROM quarantined_rows WHERE rule = 'known_partner'")
+        assert raw.fetchone() == ("火星",)
+    assert rules == {"6": "period_parses", "7": "known_partner", "8": "number_parses", "9": "non_negative"}
+    assert any("partner '火星' is not a known country" in m for m in messages)
+    assert all(m.startswith("en_magnets_2025-07_usd_gb18030.csv row ") for m in messages)
+    assert release == (8, 4, 4, "partly_quarantined")
+    assert world == [(5577.0, 262_000_000.0)]  # the given world total wins over the sum of destinations
+
+
+def test_newer_vintage_wins_whatever_the_landing_order_and_revisions_show_it(tmp_path: Path) -> None:
+    bulletin = FIXTURES / "headline" / "en_bulletin_2025-08_usd.csv"
+    preliminary = SAMPLES / "headline" / "2025-08_major_exports_usd.csv"
+    with loaded_lake(tmp_path / "lake", bulletin, preliminary) as con:  # the older vintage lands last
+        current = con.execute(
+            "SELECT quantity_t, vintage FROM curated.exports_monthly WHERE series_id = 'gacc_rare_earths' "
+            "AND period = '2025-08-01'"
+        ).fetchall()
+        revision = con.execute(
+            "SELECT first_value, latest_value, round(delta, 3) FROM curated.revisions "
+            "WHERE series_id = 'gacc_rare_earths' AND period = '2025-08-01' AND measure = 'quantity_t'"
+        ).fetchall()
+    assert current == [(5792.4, "bulletin")]
+    assert revision == [(5792.0, 5792.4, 0.4)]
+
+
+def test_a_figure_1000_times_off_its_neighbours_is_quarantined_as_a_unit_error(tmp_path: Path) -> None:
+    source = (DETAILED / "2025_magnets_8505111000_usd.csv").read_text(encoding="utf-8-sig").splitlines()
+    header, us_december = source[0], next(line for line in source if line.startswith("202512") and ",美国," in line)
+    fields = us_december.split(",")
+    fields[6] = str(int(fields[6]) * 1000)  # tonnes filed where kilograms belong
+    bad = tmp_path / "us_december_restated.csv"
+    bad.write_text(header + "\n" + ",".join(fields) + "\n", encoding="utf-8")
+    with loaded_lake(tmp_path / "lake", DETAILED / "2025_magnets_8505111000_usd.csv", bad) as con:
+        rule, message = con.execute("SELECT rule, message FROM quarantined_rows").fetchone()  # type: ignore[misc]
+        status = con.execute("SELECT status FROM releases WHERE file_name = 'us_december_restated.csv'").fetchone()
+    assert rule == "unit_error" and "factor 1,000" in message and "US 2025-12" in message
+    assert status == ("quarantined",)
+
+
+def test_ytd_identity_breaks_are_warnings_with_the_numbers(tmp_path: Path) -> None:
+    files = [SAMPLES / "headline" / "2025-08_major_exports_usd.csv", FIXTURES / "headline" / "ytd_break_2025-09.csv"]
+    with loaded_lake(tmp_path / "lake", *files) as con:
+        warnings = con.execute("SELECT rule, message FROM load_warnings WHERE rule = 'ytd_identity'").fetchall()
+        loaded = con.execute("SELECT count(*) FROM releases WHERE status = 'loaded'").fetchone()
+    assert loaded == (2,)  # a warning, not a rejection
+    assert len(warnings) == 1
+    assert "2025-09: YTD 48,455.7 t ≠ previous YTD 44,355.0 t + month 4,000.3 t = 48,355.3 t" in warnings[0][1]
+
+
+def test_replay_reloads_from_raw_without_duplicating(tmp_path: Path) -> None:
+    from reewatch.ingest import archived_releases, replay_release
+    from reewatch.lake import open_lake
+
+    lake_root = tmp_path / "lake"
+    files = [SAMPLES / "headline" / "2025-08_major_exports_usd.csv", FIXTURES / "headline" / "malformed_2025-09.csv"]
+    with loaded_lake(lake_root, *files) as con:
+        before = con.execute("SELECT count(*) FROM observations").fetchone()
+        quarantined = con.execute("SELECT count(*) FROM quarantined_rows").fetchone()
+        lake = open_lake(str(lake_root))
+        for release in archived_releases(con, None):
+            replay_release(lake, con, release, "replay-run", tmp_path / "work")
+        assert con.execute("SELECT count(*) FROM observations").fetchone() == before
+        assert con.execute("SELECT count(*) FROM quarantined_rows").fetchone() == quarantined
+        assert con.execute("SELECT count(*) FROM releases").fetchone() == (2,)
+        prefix = archived_releases(con, None)[0][0][:10]
+        assert len(archived_releases(con, [prefix])) == 1
