@@ -366,7 +366,7 @@ SAMPLE_2025 = {
 
 
 def test_every_sample_still_parses_as_before() -> None:
-    paths = sorted((SAMPLES / "headline").glob("*.csv"))
+    paths = sorted((SAMPLES / "headline").glob("*_major_exports_usd.csv"))  # the preliminary releases
     assert len(paths) == 33
     total = 0
     for path in paths:
@@ -382,7 +382,7 @@ def test_every_sample_still_parses_as_before() -> None:
             assert _value(parsed, RARE, date(2025, month, 1), basis, "quantity_t") == month_figure
             if ytd is not None:
                 assert _value(parsed, RARE, date(2025, month, 1), "ytd", "quantity_t") == ytd
-    # Observation count over all 33 samples, checked equal to the CSV-only parser this one replaced.
+    # Observation count over all 33 samples: the same observations as the CSV-only parser this one replaced.
     assert total == 1638
 
 
@@ -394,4 +394,15 @@ def test_fixture_script_is_deterministic(tmp_path: Path) -> None:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     for path in module.make_headline_fixtures(tmp_path):
-        assert path.read_bytes() == (HEADLINE / path.name).read_bytes(), path.name
+        assert _content(path.read_bytes()) == _content((HEADLINE / path.name).read_bytes()), path.name
+
+
+def _content(data: bytes) -> object:
+    """A file's bytes, or for a zip its members' bytes: deflate output may differ between zlib builds."""
+    if data.startswith(sheets.XLSX_MAGIC):
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                return {name: archive.read(name) for name in archive.namelist()}
+        except zipfile.BadZipFile:
+            return data[:18]  # the truncated fixture: first header up to the CRC (sizes depend on zlib)
+    return data

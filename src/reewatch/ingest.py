@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import logging
 import posixpath
+import sys
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -93,10 +95,13 @@ def load_release(
         _clear_release(con, release_id)
         parsed = parse_release_file(path, file_name)
         violations: list[Violation] = []
+        progress = Progress(file_name)
         for batch in parsed.batches():
             passed, found = check_observations(batch)
             violations += found
             _insert_batch(con, release_id, passed)
+            progress.update(parsed.rows_in)
+        progress.done()
         violations += suspected_unit_errors(con, release_id)
     except UnreadableRelease as exc:
         con.execute("ROLLBACK")
@@ -146,6 +151,32 @@ def load_release(
     con.execute("COMMIT")
     log.debug("%s", message)
     return outcome
+
+
+class Progress:
+    """Rows read so far and the rate, for long files: an updating line on a terminal, log lines otherwise."""
+
+    def __init__(self, file_name: str) -> None:
+        self.file_name = file_name
+        self.started = time.monotonic()
+        self.tty = sys.stderr.isatty()
+        self.shown = False
+
+    def update(self, rows: int) -> None:
+        elapsed = max(time.monotonic() - self.started, 1e-6)
+        if elapsed < 2 and not self.shown:  # small files finish before progress is worth showing
+            return
+        text = f"{self.file_name}: {rows:,} rows read ({rows / elapsed:,.0f} rows/s)"
+        if self.tty:
+            sys.stderr.write("\r" + text)
+            sys.stderr.flush()
+        else:
+            log.info("%s", text)
+        self.shown = True
+
+    def done(self) -> None:
+        if self.tty and self.shown:
+            sys.stderr.write("\n")
 
 
 def _summary(file_name: str, parsed: ParsedRelease, loaded: int, quarantine: list[tuple[str, str, str]]) -> str:

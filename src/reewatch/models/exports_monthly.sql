@@ -1,5 +1,7 @@
 -- exports_monthly: China's exports per series, month and partner, at the latest vintage.
 -- grain: series_id, period, partner (one row each); a Jan–Feb combined figure sits on February (period_kind jan_feb)
+-- scope: named series (gacc_rare_earths, gacc_magnets_850511, comtrade_*, headline commodities); other HS codes of
+--        detailed exports are kept in the warehouse, not here
 -- source: observations (every vintage) joined to releases; the latest vintage (highest rank, then latest
 --         publication) prevails; a missing WORLD total is the sum of the destinations
 -- column series_id: Which series: gacc_rare_earths (GACC headline 稀土), gacc_magnets_850511 (HS 8505.11 magnets), bloomberg_re_products, or gacc_commodity:<name>. Never mix series.
@@ -24,6 +26,8 @@ WITH vintaged AS (
     SELECT o.*, r.vintage, r.vintage_rank, coalesce(r.published_on, DATE '1900-01-01') AS published_on
     FROM observations o
     JOIN releases r ON r.release_id = o.release_id AND r.status IN ('loaded', 'partly_quarantined')
+    -- HS codes outside the named series stay in the warehouse: this table is the series analysts compare.
+    WHERE o.series_id NOT LIKE 'gacc_hs:%'
 ),
 chosen AS (
     -- For each figure, the release of the latest vintage (highest rank, then latest publication).
@@ -35,7 +39,7 @@ chosen AS (
 given AS (
     -- That release's rows, summed over trade modes.
     SELECT v.series_id, v.period, v.basis, v.partner, v.measure, any_value(v.partner_name) AS partner_name,
-           sum(v.value) AS value, any_value(v.vintage) AS vintage, any_value(v.vintage_rank) AS vintage_rank,
+           round(sum(v.value), 6) AS value, any_value(v.vintage) AS vintage, any_value(v.vintage_rank) AS vintage_rank,
            any_value(v.published_on) AS published_on, v.release_id
     FROM vintaged v
     JOIN chosen c USING (series_id, period, basis, partner, measure, release_id)
@@ -45,7 +49,7 @@ latest AS (
     -- Detailed exports list destinations; where no world total is given, it is their sum.
     SELECT * FROM given
     UNION ALL
-    SELECT series_id, period, basis, 'WORLD', measure, 'World', sum(value), any_value(vintage),
+    SELECT series_id, period, basis, 'WORLD', measure, 'World', round(sum(value), 6), any_value(vintage),
            max(vintage_rank), max(published_on), arg_max(release_id, (vintage_rank, published_on))
     FROM given g
     WHERE partner <> 'WORLD'

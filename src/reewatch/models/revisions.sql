@@ -19,7 +19,7 @@ WITH figures AS (
            any_value(coalesce(r.published_on, DATE '1900-01-01')) AS published_on
     FROM observations o
     JOIN releases r ON r.release_id = o.release_id AND r.status IN ('loaded', 'partly_quarantined')
-    WHERE o.value IS NOT NULL
+    WHERE o.value IS NOT NULL AND o.series_id NOT LIKE 'gacc_hs:%'  -- the series of exports_monthly
     GROUP BY o.series_id, o.period, o.partner, o.basis, o.measure, o.release_id
 ),
 spans AS (

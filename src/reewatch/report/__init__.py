@@ -83,6 +83,26 @@ def gather(con: duckdb.DuckDBPyConnection, summary: RunSummary) -> dict[str, Any
         """,
     )
     revisions = _rows(con, "SELECT * FROM curated.revisions ORDER BY series_id, period LIMIT 500")
+    warnings = _rows(
+        con,
+        """
+        SELECT w.rule, w.message, r.file_name
+        FROM load_warnings w
+        LEFT JOIN (SELECT DISTINCT release_id, file_name FROM releases WHERE status <> 'duplicate') r
+        USING (release_id)
+        ORDER BY w.rule, w.message
+        """,
+    )
+    destinations = _rows(
+        con,
+        """
+        SELECT series_id, period, partner, partner_name, quantity_t, share_of_world_pct, mom_pct
+        FROM curated.exports_monthly
+        WHERE partner <> 'WORLD' AND series_id = 'gacc_magnets_850511'
+        QUALIFY period = max(period) OVER ()
+        ORDER BY quantity_t DESC
+        """,
+    )
     return {
         "run": asdict(summary),
         "key_figures": key_figures,
@@ -91,6 +111,8 @@ def gather(con: duckdb.DuckDBPyConnection, summary: RunSummary) -> dict[str, Any
         "failed_files": failed,
         "releases": releases,
         "revisions": revisions,
+        "warnings": warnings,
+        "destinations": destinations,
     }
 
 

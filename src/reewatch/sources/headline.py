@@ -16,6 +16,7 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import pandas as pd
@@ -304,7 +305,8 @@ def _money_unit(top_rows: list[GridRow], header_rows: list[GridRow]) -> tuple[Sc
     """The money scale and its caption: a unit row ('单位：万元人民币', 'Unit: US$1,000') under the title, else a unit
     in brackets in a header cell ('金额（万元）'). Brackets in the title are not read: '(in USD)' names no scale."""
     for row in top_rows:
-        for cell in row.cells:
+        # The joined row too: an unquoted 'Unit: US$1,000' in a CSV is split into two cells at its comma.
+        for cell in (*row.cells, ",".join(c for c in row.cells if c)):
             for candidate in (cell, *re.findall(r"(?:金额单位|单位|unit)\s*[:：]\s*([^;；]+)", cell, re.I)):
                 if scale := money_scale_from_caption(candidate):
                     return scale, _caption(candidate)
@@ -456,12 +458,17 @@ def _row_observations(ref: str, cells: list[str], table: _Layout, period: date) 
                 "partner": "WORLD",
                 "partner_name": "World",
                 "measure": measure,
-                "value": number * factor,
+                "value": _scaled(number, factor),
                 "published_value": text,
                 "published_unit": unit,
             }
         )
     return observations
+
+
+def _scaled(number: float, factor: float) -> float:
+    """number × factor worked in decimal, so that 0.58 (亿美元) gives 58,000,000 and not 57,999,999.99999999."""
+    return float(Decimal(repr(number)) * Decimal(repr(factor)))
 
 
 # --- the release date ---------------------------------------------------------------------------------------------
