@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     """Python log level name for reewatch's own messages (`REEWATCH_LOG_LEVEL`)."""
 
+    duckdb_memory_limit: str = "1GB"
+    """DuckDB's buffer limit for the writer (`REEWATCH_DUCKDB_MEMORY_LIMIT`); larger work spills to disk."""
+
     keep_versions: int = Field(default=12, ge=1)
     """How many published versions stay in `published/` for time travel (`REEWATCH_KEEP_VERSIONS`)."""
 

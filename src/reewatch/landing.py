@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from reewatch.config import Settings
-from reewatch.lake import Lake, open_lake, sha256_hex
+from reewatch.lake import Lake, open_lake, sha256_file, sha256_hex
 
 DEMO_MARKER = ".reewatch-demo"
 SAMPLE_SUFFIXES = {".csv", ".xlsx", ".xls", ".json"}
@@ -32,9 +32,22 @@ def land_bytes(lake: Lake, name: str, data: bytes, folder: str = "") -> str:
     return key
 
 
+def land_file(lake: Lake, path: Path, work_dir: Path) -> str:
+    """The same as `land_bytes`, streaming from a local file (a detailed export can be gigabytes)."""
+    key = f"landing/{path.name}"
+    if lake.exists(key):
+        digest = sha256_file(path)
+        with lake.local_copy(key, work_dir) as existing:
+            if sha256_file(existing) != digest:
+                stem, dot, suffix = path.name.rpartition(".")
+                key = f"landing/{stem or suffix}-{digest[:8]}{dot}{suffix if stem else ''}"
+    lake.write_file(key, path)
+    return key
+
+
 def land_files(settings: Settings, files: Iterable[Path]) -> list[str]:
     lake = open_lake(settings.lake, settings.s3() if settings.is_s3 else None)
-    return [land_bytes(lake, path.name, path.read_bytes()) for path in files]
+    return [land_file(lake, path, settings.state_dir) for path in files]
 
 
 def land_samples(settings: Settings) -> list[str]:

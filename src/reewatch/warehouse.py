@@ -61,9 +61,11 @@ def connect(
     extensions: tuple[str, ...] = ("httpfs",),
     s3: S3Settings | None = None,
     credentials: S3Credentials | None = None,
+    memory_limit: str | None = None,
 ) -> duckdb.DuckDBPyConnection:
     """Open DuckDB with extensions loaded from the pinned wheels; with `s3`, an S3 secret for httpfs."""
-    con = duckdb.connect(str(database), read_only=read_only)
+    config: dict[str, str | bool | int | float | list[str]] = {"memory_limit": memory_limit} if memory_limit else {}
+    con = duckdb.connect(str(database), read_only=read_only, config=config)
     # Nothing may reach for the network: extensions come from the wheels, not from extensions.duckdb.org.
     con.execute("SET autoinstall_known_extensions = false")
     con.execute("SET autoload_known_extensions = false")
@@ -235,7 +237,11 @@ class Warehouse:
         try:
             if self.lake.is_s3:
                 self._fetch()
-            con = connect(self.path, s3=self.settings.s3() if self.lake.is_s3 else None)
+            con = connect(
+                self.path,
+                s3=self.settings.s3() if self.lake.is_s3 else None,
+                memory_limit=self.settings.duckdb_memory_limit,
+            )
             try:
                 migrate(con)
                 yield con

@@ -29,7 +29,7 @@ from reewatch.units import mass_spellings, scale_of
 from reewatch.warehouse import connect
 
 LAYOUT = "gacc_detailed_csv"
-BATCH_ROWS = 1_000_000
+BATCH_ROWS = 250_000
 # HS codes (China's 10-digit codes) of the named series; every other code keeps a series of its own.
 SERIES_BY_HS = {"8505111000": "gacc_magnets_850511"}
 
@@ -165,7 +165,7 @@ def _read_csv_sql(csv_path: Path, header: _Header) -> str:
 def _stream(path: Path, header: _Header, parsed: ParsedRelease, state: dict[str, Any]) -> Iterator[pl.DataFrame]:
     csv_path = _utf8_copy(path, header.encoding)
     state["csv"] = csv_path
-    con = connect(":memory:", extensions=())
+    con = connect(":memory:", extensions=(), memory_limit="512MB")  # a streaming scan needs little
     try:
         # Lookup tables go in as Arrow (executemany of a thousand rows costs a second).
         names = pl.DataFrame(partner_table(), schema=["name", "code"], orient="row").unique("name")
