@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from reewatch.contracts import Violation, check_observations
+from reewatch.contracts import Violation, check_observations, check_table
 from reewatch.identities import suspected_unit_errors
 from reewatch.lake import Lake, LakeObject
 from reewatch.sources import ParsedRelease, UnreadableRelease, parse_release_file
@@ -26,6 +26,8 @@ from reewatch.sources.base import record_json
 log = logging.getLogger(__name__)
 
 LANDING = "landing/"
+# Warehouse tables holding a release's rows (keyed by release_id and source_row).
+RELEASE_TABLES = ("observations", "survey_results", "usgs_figures", "press_claims")
 
 
 class UnknownRelease(ValueError):
@@ -103,6 +105,10 @@ def load_release(
             progress.update(parsed.rows_in)
         progress.done()
         violations += suspected_unit_errors(con, release_id)
+        for table, frame in parsed.tables.items():
+            passed_rows, found = check_table(table, pl.from_pandas(frame))
+            violations += found
+            _insert_table(con, table, release_id, passed_rows)
     except UnreadableRelease as exc:
         con.execute("ROLLBACK")
         outcome = ReleaseOutcome(release_id, file_name, "failed", 0, 0, 0, f"{file_name}: {exc}")
@@ -123,10 +129,11 @@ def load_release(
     bad_rows = {row for row, _, _ in quarantine}
     if bad_rows:
         # A source row loads whole or not at all: one bad figure quarantines the row it came from.
-        con.execute(
-            "DELETE FROM observations WHERE release_id = ? AND source_row IN (SELECT unnest(?))",
-            [release_id, sorted(bad_rows)],
-        )
+        for table in RELEASE_TABLES:
+            con.execute(
+                f"DELETE FROM {table} WHERE release_id = ? AND source_row IN (SELECT unnest(?))",  # noqa: S608
+                [release_id, sorted(bad_rows)],
+            )
     raw = parsed.raw_records_for(bad_rows)
     for source_row, rule, detail in quarantine:
         log.warning("%s row %s: rule %s: %s", file_name, source_row, rule, detail)
@@ -151,6 +158,19 @@ def load_release(
     con.execute("COMMIT")
     log.debug("%s", message)
     return outcome
+
+
+def _insert_table(con: duckdb.DuckDBPyConnection, table: str, release_id: str, rows: pl.DataFrame) -> None:
+    """Insert a parser's rows into a warehouse table by column name (the table names come from our parsers)."""
+    if rows.is_empty():
+        return
+    if table not in RELEASE_TABLES:
+        raise ValueError(f"parsers may only fill {RELEASE_TABLES}, not {table!r}")
+    con.register("incoming_rows", rows.to_arrow())
+    try:
+        con.execute(f"INSERT INTO {table} BY NAME SELECT ? AS release_id, * FROM incoming_rows", [release_id])  # noqa: S608
+    finally:
+        con.unregister("incoming_rows")
 
 
 class Progress:
@@ -188,7 +208,7 @@ def _summary(file_name: str, parsed: ParsedRelease, loaded: int, quarantine: lis
 
 
 def _clear_release(con: duckdb.DuckDBPyConnection, release_id: str) -> None:
-    for table in ("observations", "quarantined_rows", "load_warnings"):
+    for table in (*RELEASE_TABLES, "quarantined_rows", "load_warnings"):
         con.execute(f"DELETE FROM {table} WHERE release_id = ?", [release_id])  # noqa: S608 - fixed names
     con.execute("DELETE FROM releases WHERE release_id = ? AND status <> 'duplicate'", [release_id])
 

@@ -50,6 +50,8 @@ class ParsedRelease:
     rows_in: int  # data rows in the file (every one is loaded or quarantined)
     rejects: list[Reject] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # Rows for the warehouse's other tables (survey_results, usgs_figures, press_claims), each with source_row.
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     stream: Callable[[ParsedRelease], Iterator[pl.DataFrame]] | None = None
     raw_lookup: Callable[[set[str]], dict[str, dict[str, Any]]] | None = None
 

@@ -1,4 +1,4 @@
-"""Pandera contracts for tidy observation rows: types, allowed values, ranges per series (DOMAIN.md §5).
+"""The contract for customs observation rows: types, allowed values, ranges per series (DOMAIN.md §5).
 
 One schema, on Pandera's polars backend, checks every layout: small releases as one frame, detailed exports as a
 stream of Arrow batches (polars shares their memory), so a ten-million-row file is never one pandas frame.
@@ -7,14 +7,13 @@ Validation is lazy: every failing row comes back with the rule it broke and a me
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 import pandera.polars as pa
 import polars as pl
-from pandera.api.polars.types import PolarsData
+
+from reewatch.contracts.base import RowRule, TableContract, Violation, validate
 
 BASES = ["month", "jan_feb", "ytd"]
 MEASURES = ["quantity_t", "quantity", "value_usd", "value_cny", "yoy_quantity_pct", "yoy_value_pct"]
@@ -70,13 +69,6 @@ def _range_message(row: dict[str, Any]) -> str:
     )
 
 
-@dataclass(frozen=True)
-class RowRule:
-    name: str
-    ok: Callable[[], pl.Expr]  # true where the row obeys the rule
-    explain: Callable[[dict[str, Any]], str]  # one failing row -> what is wrong, with its values
-
-
 ROW_RULES: tuple[RowRule, ...] = (
     RowRule(
         "period_parses",
@@ -102,18 +94,9 @@ ROW_RULES: tuple[RowRule, ...] = (
     RowRule("pct_at_least_minus_100", _pct_floor, lambda r: f"{r['measure']} = {r['value']} is below -100%"),
     RowRule("period_not_in_future", _not_in_future, lambda r: f"period {r['period']:%Y-%m} lies in the future"),
 )
-_RULES = {rule.name: rule for rule in ROW_RULES}
-
-
-def _frame_check(rule: RowRule) -> pa.Check:
-    def check(data: PolarsData) -> pl.LazyFrame:
-        return data.lazyframe.select(rule.ok().alias(rule.name))
-
-    return pa.Check(check, name=rule.name)
-
-
-OBSERVATION_SCHEMA = pa.DataFrameSchema(
-    {
+OBSERVATIONS = TableContract(
+    table="observations",
+    columns={
         "source_row": pa.Column(str),
         "series_id": pa.Column(str, pa.Check.str_length(min_value=1)),
         "period": pa.Column(pl.Date, nullable=True),  # null: rule period_parses
@@ -122,47 +105,10 @@ OBSERVATION_SCHEMA = pa.DataFrameSchema(
         "measure": pa.Column(str, pa.Check.isin(MEASURES)),
         "value": pa.Column(pl.Float64, nullable=True),
     },
-    checks=[_frame_check(rule) for rule in ROW_RULES],
-    strict=False,
+    rules=ROW_RULES,
 )
 
 
-@dataclass(frozen=True)
-class Violation:
-    source_row: str
-    rule: str
-    message: str
-
-
 def check_observations(frame: pl.DataFrame) -> tuple[pl.DataFrame, list[Violation]]:
-    """Validate lazily; return the rows that passed and one violation per failing (row, rule)."""
-    if frame.is_empty():
-        return frame, []
-    try:
-        return OBSERVATION_SCHEMA.validate(frame, lazy=True), []
-    except pa.errors.SchemaErrors as errors:
-        cases = errors.failure_cases
-    violations: list[Violation] = []
-    bad_rows: set[int] = set()
-    seen: set[tuple[int, str]] = set()
-    for case in cases.iter_rows(named=True):
-        rule_name = str(case["check"])
-        index = case["index"]
-        if index is None:  # a whole-column problem (a wrong type): every row of the batch fails it
-            for i, source_row in enumerate(frame["source_row"]):
-                violations.append(Violation(str(source_row), rule_name, f"column {case['column']}: {rule_name}"))
-                bad_rows.add(i)
-            continue
-        if (index, rule_name) in seen:
-            continue
-        seen.add((index, rule_name))
-        row = frame.row(index, named=True)
-        rule = _RULES.get(rule_name)
-        if rule is not None:
-            message = rule.explain(row)
-        else:  # a column check such as isin
-            message = f"{case['column']} = {case['failure_case']!r} breaks {rule_name}"
-        violations.append(Violation(str(row["source_row"]), rule_name, message))
-        bad_rows.add(index)
-    passed = frame.with_row_index("_i").filter(~pl.col("_i").is_in(sorted(bad_rows))).drop("_i")
-    return passed, violations
+    """Validate observation rows lazily: the rows that passed, and one violation per failing (row, rule)."""
+    return validate(OBSERVATIONS, frame)

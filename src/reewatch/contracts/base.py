@@ -1,0 +1,77 @@
+"""The shape of a contract: a Pandera schema plus named row rules whose failures explain themselves."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pandera.polars as pa
+import polars as pl
+from pandera.api.polars.types import PolarsData
+
+
+@dataclass(frozen=True)
+class Violation:
+    source_row: str
+    rule: str
+    message: str
+
+
+@dataclass(frozen=True)
+class RowRule:
+    name: str
+    ok: Callable[[], pl.Expr]  # true where the row obeys the rule (null counts as obeying)
+    explain: Callable[[dict[str, Any]], str]  # one failing row -> what is wrong, with its values
+
+
+@dataclass(frozen=True)
+class TableContract:
+    table: str  # the warehouse table the rows go to
+    columns: dict[str, pa.Column]  # types and simple column checks
+    rules: tuple[RowRule, ...]  # row rules across columns, each with its own message
+
+    def schema(self) -> pa.DataFrameSchema:
+        return pa.DataFrameSchema(self.columns, checks=[_frame_check(r) for r in self.rules], strict=False)
+
+
+def _frame_check(rule: RowRule) -> pa.Check:
+    def check(data: PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select(rule.ok().fill_null(True).alias(rule.name))
+
+    return pa.Check(check, name=rule.name)
+
+
+def validate(contract: TableContract, frame: pl.DataFrame) -> tuple[pl.DataFrame, list[Violation]]:
+    """Validate lazily; return the rows that passed and one violation per failing (row, rule)."""
+    if frame.is_empty():
+        return frame, []
+    try:
+        return contract.schema().validate(frame, lazy=True), []
+    except pa.errors.SchemaErrors as errors:
+        cases = errors.failure_cases
+    rules = {rule.name: rule for rule in contract.rules}
+    violations: list[Violation] = []
+    bad_rows: set[int] = set()
+    seen: set[tuple[int, str]] = set()
+    for case in cases.iter_rows(named=True):
+        rule_name = str(case["check"])
+        index = case["index"]
+        if index is None:  # a whole-column problem (a wrong type or a missing column): every row fails it
+            for i, source_row in enumerate(frame["source_row"]):
+                violations.append(Violation(str(source_row), rule_name, f"column {case['column']}: {rule_name}"))
+                bad_rows.add(i)
+            continue
+        if (index, rule_name) in seen:
+            continue
+        seen.add((index, rule_name))
+        row = frame.row(index, named=True)
+        rule = rules.get(rule_name)
+        if rule is not None:
+            message = rule.explain(row)
+        else:  # a column check such as isin
+            message = f"{case['column']} = {case['failure_case']!r} breaks {rule_name}"
+        violations.append(Violation(str(row["source_row"]), rule_name, message))
+        bad_rows.add(index)
+    passed = frame.with_row_index("_i").filter(~pl.col("_i").is_in(sorted(bad_rows))).drop("_i")
+    return passed, violations

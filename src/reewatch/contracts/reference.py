@@ -1,0 +1,1 @@
+"""Contracts for reference statistics and press claims (filled in with those sources)."""

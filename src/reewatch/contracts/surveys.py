@@ -1,0 +1,1 @@
+"""Contracts for licence-survey results (filled in with the survey sources)."""
