@@ -12,8 +12,13 @@ from importlib import resources
 
 import duckdb
 
+from reewatch.warehouse import transaction
+
 # Build order; later models may read earlier ones.
-CURATED_TABLES = ("exports_monthly", "revisions", "releases", "quarantined_rows", "quality_results")
+CURATED_TABLES = (
+    "exports_monthly", "revisions", "licence_surveys", "survey_metrics", "world_production", "claim_checks",
+    "releases", "quarantined_rows", "quality_results",
+)  # fmt: skip
 
 _COLUMN = re.compile(r"^--\s*column\s+(\w+)\s*:\s*(.+)$")
 _TITLE = re.compile(r"^--\s*(\w+)\s*:\s*(.+)$")
@@ -48,11 +53,10 @@ def models() -> list[Model]:
 def build_curated(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Rebuild every curated table in one transaction; return row counts."""
     counts: dict[str, int] = {}
-    con.execute("BEGIN")
-    con.execute("CREATE SCHEMA IF NOT EXISTS curated")
-    for model in models():
-        con.execute(f"CREATE OR REPLACE TABLE curated.{model.name} AS {model.sql}")
-        row = con.execute(f"SELECT count(*) FROM curated.{model.name}").fetchone()  # noqa: S608 - model names
-        counts[model.name] = int(row[0]) if row else 0
-    con.execute("COMMIT")
+    with transaction(con):
+        con.execute("CREATE SCHEMA IF NOT EXISTS curated")
+        for model in models():
+            con.execute(f"CREATE OR REPLACE TABLE curated.{model.name} AS {model.sql}")
+            row = con.execute(f"SELECT count(*) FROM curated.{model.name}").fetchone()  # noqa: S608 - model names
+            counts[model.name] = int(row[0]) if row else 0
     return counts

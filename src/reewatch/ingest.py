@@ -22,6 +22,7 @@ from reewatch.identities import suspected_unit_errors
 from reewatch.lake import Lake, LakeObject
 from reewatch.sources import ParsedRelease, UnreadableRelease, parse_release_file
 from reewatch.sources.base import record_json
+from reewatch.warehouse import transaction
 
 log = logging.getLogger(__name__)
 
@@ -90,9 +91,13 @@ def load_release(
     landed_at: datetime,
     run_id: str,
 ) -> ReleaseOutcome:
-    """Parse, check and (re)load one release in one transaction, replacing any rows it had before."""
+    """Parse, check and (re)load one release, replacing any rows it had before.
+
+    Rows go in batch by batch, each committed on its own: one transaction over ten million rows would hold them
+    all in memory. That is safe because a release counts only once its `releases` row is written (in the final
+    transaction), and a reload first clears whatever a crashed or failed load left behind.
+    """
     size = path.stat().st_size
-    con.execute("BEGIN")
     try:
         _clear_release(con, release_id)
         parsed = parse_release_file(path, file_name)
@@ -110,52 +115,47 @@ def load_release(
             violations += found
             _insert_table(con, table, release_id, passed_rows)
     except UnreadableRelease as exc:
-        con.execute("ROLLBACK")
         outcome = ReleaseOutcome(release_id, file_name, "failed", 0, 0, 0, f"{file_name}: {exc}")
         log.error("%s", outcome.message)
-        con.execute("BEGIN")
-        _clear_release(con, release_id)
-        _record_release(con, outcome, landing_key, None, landed_at, size, run_id)
-        con.execute("COMMIT")
+        with transaction(con):
+            _clear_release(con, release_id)
+            _record_release(con, outcome, landing_key, None, landed_at, size, run_id)
         return outcome
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
 
     quarantine = [(r.source_row, r.rule, r.message) for r in parsed.rejects]
     quarantine += [(v.source_row, v.rule, v.message) for v in violations]
     # One entry per source row and rule: a row's quantity and value may break the same rule twice.
     quarantine = list({(row, rule): (row, rule, message) for row, rule, message in quarantine}.values())
     bad_rows = {row for row, _, _ in quarantine}
-    if bad_rows:
-        # A source row loads whole or not at all: one bad figure quarantines the row it came from.
-        for table in RELEASE_TABLES:
-            con.execute(
-                f"DELETE FROM {table} WHERE release_id = ? AND source_row IN (SELECT unnest(?))",  # noqa: S608
-                [release_id, sorted(bad_rows)],
-            )
     raw = parsed.raw_records_for(bad_rows)
     for source_row, rule, detail in quarantine:
         log.warning("%s row %s: rule %s: %s", file_name, source_row, rule, detail)
-    if quarantine:
-        con.executemany(
-            "INSERT INTO quarantined_rows VALUES (?, ?, ?, ?, ?)",
-            [
-                (release_id, row, rule, f"{file_name} row {row}: {detail}", record_json(raw.get(row, {})))
-                for row, rule, detail in quarantine
-            ],
-        )
     rows_quarantined = len(bad_rows)
     rows_loaded = parsed.rows_in - rows_quarantined
     status = "loaded" if not bad_rows else ("quarantined" if rows_loaded == 0 else "partly_quarantined")
     message = _summary(file_name, parsed, rows_loaded, quarantine)
-    for warning in parsed.warnings:
-        con.execute(
-            "INSERT INTO load_warnings VALUES (?, 'parser', ?, ?)", [release_id, f"{file_name}: {warning}", run_id]
-        )
     outcome = ReleaseOutcome(release_id, file_name, status, parsed.rows_in, rows_loaded, rows_quarantined, message)
-    _record_release(con, outcome, landing_key, parsed, landed_at, size, run_id)
-    con.execute("COMMIT")
+    with transaction(con):
+        if bad_rows:
+            # A source row loads whole or not at all: one bad figure quarantines the row it came from.
+            for table in RELEASE_TABLES:
+                con.execute(
+                    f"DELETE FROM {table} WHERE release_id = ? AND source_row IN (SELECT unnest(?))",  # noqa: S608
+                    [release_id, sorted(bad_rows)],
+                )
+        if quarantine:
+            con.executemany(
+                "INSERT INTO quarantined_rows VALUES (?, ?, ?, ?, ?)",
+                [
+                    (release_id, row, rule, f"{file_name} row {row}: {detail}", record_json(raw.get(row, {})))
+                    for row, rule, detail in quarantine
+                ],
+            )
+        for warning in parsed.warnings:
+            con.execute(
+                "INSERT INTO load_warnings VALUES (?, 'parser', ?, ?)", [release_id, f"{file_name}: {warning}", run_id]
+            )
+        _record_release(con, outcome, landing_key, parsed, landed_at, size, run_id)
     log.debug("%s", message)
     return outcome
 

@@ -101,6 +101,18 @@ def _literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+@contextlib.contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """BEGIN … COMMIT, rolled back if anything inside fails."""
+    con.execute("BEGIN")
+    try:
+        yield
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
 def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Apply the numbered files of `reewatch/migrations/` not yet applied; return their names."""
     con.execute(
@@ -112,10 +124,9 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
         if not entry.name.endswith(".sql") or entry.name in done:
             continue
-        con.execute("BEGIN")
-        con.execute(entry.read_text(encoding="utf-8"))
-        con.execute("INSERT INTO schema_migrations VALUES (?, now())", [entry.name])
-        con.execute("COMMIT")
+        with transaction(con):
+            con.execute(entry.read_text(encoding="utf-8"))
+            con.execute("INSERT INTO schema_migrations VALUES (?, now())", [entry.name])
         applied.append(entry.name)
     return applied
 

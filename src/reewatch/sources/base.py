@@ -14,7 +14,11 @@ import pandas as pd
 import polars as pl
 
 # Later release kinds restate earlier ones (DOMAIN.md §2): the highest rank is "current".
-VINTAGE_RANK = {"mirror": 0, "preliminary": 1, "bulletin": 2, "detailed": 3, "yearbook": 4}
+VINTAGE_RANK = {
+    "mirror": 0, "preliminary": 1, "bulletin": 2, "detailed": 3, "yearbook": 4,
+    # Non-customs sources have one kind each; their figures never compete with customs vintages.
+    "survey": 0, "reference": 0, "press": 0,
+}  # fmt: skip
 
 OBSERVATION_COLUMNS = [
     "source_row", "series_id", "commodity", "hs_code", "period", "basis", "partner", "partner_name",
