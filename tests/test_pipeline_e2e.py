@@ -36,6 +36,21 @@ def test_demo_publishes_a_catalog_a_second_process_can_query(cli, tmp_path: Path
     assert rows[0][:3] == ("2025-02-01", "jan_feb", 8511.0)
     assert rows[1][2:] == (32569.0, 32.02, True, "2023-03-01")  # June 2025: the record of the bundle
     assert rows[2][4:] == (False, "2025-07-01")  # July tops nothing: it is highest only since itself
+    # Magnets by destination from the detailed exports (CNY and USD files merged), and the bulletin's revision.
+    magnets = query_catalog(
+        str(lake / "catalog.duckdb"),
+        "SELECT partner, quantity_t, mom_pct, value_usd IS NOT NULL AND value_cny IS NOT NULL "
+        "FROM ree.exports_monthly WHERE series_id = 'gacc_magnets_850511' AND period = '2025-07-01' "
+        "AND partner IN ('WORLD', 'US') ORDER BY partner",
+    )
+    assert magnets[0][:2] == ("US", 619.0) and magnets[0][3]
+    assert magnets[1][:2] == ("WORLD", 5577.0) and abs(magnets[1][2] - 74.94) < 0.01  # ≈ +75% on June
+    revisions = query_catalog(
+        str(lake / "catalog.duckdb"),
+        "SELECT period, first_value, latest_value FROM ree.revisions "
+        "WHERE series_id = 'gacc_rare_earths' AND measure = 'quantity_t'",
+    )
+    assert revisions == [("2025-11-01", 5493.9, 5494.2)]
     # Every table and column carries a comment.
     missing = query_catalog(
         str(lake / "catalog.duckdb"),
