@@ -86,6 +86,15 @@ def report(con: duckdb.DuckDBPyConnection, lake: Lake, summary: RunSummary) -> s
     return write_report(lake, gather(con, summary))
 
 
+def unpublished_changes(con: duckdb.DuckDBPyConnection) -> bool:
+    """True when releases were loaded after the newest publication (its run was killed before the swap)."""
+    row = con.execute(
+        "SELECT (SELECT max(ingested_at) FROM releases) > "
+        "coalesce((SELECT max(published_at) FROM publications), TIMESTAMP '1970-01-01')"
+    ).fetchone()
+    return bool(row and row[0])
+
+
 def new_run_id() -> str:
     return f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
 
@@ -132,12 +141,16 @@ def reewatch_run(
             )
 
         has_publication = con.execute("SELECT count(*) FROM publications").fetchone() != (0,)
-        if not work and has_publication:
+        # A run that died after loading but before its publication swapped left work to finish.
+        resume = not work and unpublished_changes(con)
+        if resume:
+            logger.warning("the warehouse holds releases loaded after the last publication: publishing them now")
+        if not work and not resume and has_publication:
             summary.status, summary.message = (
                 "nothing_new",
                 "nothing new in landing/; the publication is unchanged",
             )
-        elif not work:
+        elif not work and not resume:
             summary.status, summary.message = "nothing_new", "landing/ is empty: nothing to publish yet"
         else:
             counts = curate(con, run_id)

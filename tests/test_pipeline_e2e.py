@@ -165,3 +165,16 @@ def test_usage_errors_exit_2_in_one_line(cli, tmp_path: Path) -> None:  # type: 
     assert result.stderr.strip().count("\n") == 0 and "neither a local folder nor an s3" in result.stderr
     missing = cli("ingest", str(tmp_path / "nope.csv"), "--lake", str(tmp_path / "lake"))
     assert missing.code == 2 and "no such file" in missing.stderr
+
+
+def test_a_run_killed_before_publishing_is_published_by_the_next_run(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from conftest import loaded_lake
+
+    lake = tmp_path / "lake"
+    # Load without publishing: the state a run leaves when it dies between loading and the catalog swap.
+    with loaded_lake(lake, SAMPLES / "headline" / "2025-08_major_exports_usd.csv"):
+        pass
+    assert not (lake / "catalog.duckdb").exists()
+    result = cli("run", "--lake", str(lake))
+    assert result.code == 0 and result.stdout.startswith("published"), result.output
+    assert query_catalog(str(lake / "catalog.duckdb"), AUG_2025) == [(5792.0,)]

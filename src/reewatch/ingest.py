@@ -78,7 +78,9 @@ def ingest_landed(
             _record_release(con, outcome, obj.key, None, landed_at, obj.size, run_id)
         else:
             outcome = load_release(con, release_id, path, file_name, obj.key, landed_at, run_id)
-    con.execute("INSERT INTO landing_seen VALUES (?, ?, ?, ?, now())", [obj.key, obj.size, landed_at, release_id])
+    con.execute(
+        "INSERT INTO landing_seen VALUES (?, ?, ?, ?, ?)", [obj.key, obj.size, landed_at, release_id, utc_now()]
+    )
     return outcome
 
 
@@ -243,7 +245,7 @@ def _record_release(
     run_id: str,
 ) -> None:
     con.execute(
-        "INSERT INTO releases VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, now(), ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO releases VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             outcome.release_id,
             outcome.file_name,
@@ -254,6 +256,7 @@ def _record_release(
             parsed.published_on if parsed else None,
             parsed.published_on_estimated if parsed else None,
             landed_at,
+            utc_now(),  # ingested_at, in UTC like every timestamp reewatch writes
             size,
             outcome.rows_in,
             outcome.rows_loaded,
@@ -263,6 +266,11 @@ def _record_release(
             run_id,
         ],
     )
+
+
+def utc_now() -> datetime:
+    """Now, as naive UTC (DuckDB TIMESTAMP has no zone)."""
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def _naive_utc(moment: datetime) -> datetime:
@@ -299,6 +307,6 @@ def replay_release(
     """Re-parse an archived release from raw/ and reload it, replacing its rows and quarantine."""
     release_id, file_name, landing_key = release
     landed = con.execute("SELECT min(landed_at) FROM releases WHERE release_id = ?", [release_id]).fetchone()
-    landed_at = landed[0] if landed and landed[0] else datetime.now(UTC).replace(tzinfo=None)
+    landed_at = landed[0] if landed and landed[0] else utc_now()
     with lake.local_copy(f"raw/{release_id}", work_dir) as path:
         return load_release(con, release_id, path, file_name, landing_key, landed_at, run_id)
