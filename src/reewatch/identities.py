@@ -9,6 +9,7 @@ from __future__ import annotations
 import duckdb
 
 from reewatch.contracts import Violation
+from reewatch.surveys_check import survey_mismatch_warnings
 
 # Only named series are compared with their neighbours: they are where a unit slip would mislead a reader.
 NAMED_SERIES = ("gacc_rare_earths", "gacc_magnets_850511")
@@ -125,8 +126,10 @@ def identity_warnings(con: duckdb.DuckDBPyConnection) -> list[tuple[str | None, 
 
 def record_identity_warnings(con: duckdb.DuckDBPyConnection, run_id: str) -> int:
     """Replace the identity warnings with those of the current figures; return how many there are."""
-    found = identity_warnings(con)
-    con.execute("DELETE FROM load_warnings WHERE rule IN ('ytd_identity', 'parts_within_world')")
+    found = identity_warnings(con) + survey_mismatch_warnings(con)
+    con.execute(
+        "DELETE FROM load_warnings WHERE rule IN ('ytd_identity', 'parts_within_world', 'survey_microdata_mismatch')"
+    )
     if found:
         con.executemany(
             "INSERT INTO load_warnings VALUES (?, ?, ?, ?)",
