@@ -100,6 +100,7 @@ def load_release(
     transaction), and a reload first clears whatever a crashed or failed load left behind.
     """
     size = path.stat().st_size
+    parsed: ParsedRelease | None = None
     try:
         _clear_release(con, release_id)
         parsed = parse_release_file(path, file_name)
@@ -122,7 +123,13 @@ def load_release(
         with transaction(con):
             _clear_release(con, release_id)
             _record_release(con, outcome, landing_key, None, landed_at, size, run_id)
+        if parsed is not None:
+            parsed.close()
         return outcome
+    except BaseException:
+        if parsed is not None:
+            parsed.close()
+        raise
 
     quarantine = [(r.source_row, r.rule, r.message) for r in parsed.rejects]
     quarantine += [(v.source_row, v.rule, v.message) for v in violations]
@@ -130,6 +137,7 @@ def load_release(
     quarantine = list({(row, rule): (row, rule, message) for row, rule, message in quarantine}.values())
     bad_rows = {row for row, _, _ in quarantine}
     raw = parsed.raw_records_for(bad_rows)
+    parsed.close()
     for source_row, rule, detail in quarantine:
         log.warning("%s row %s: rule %s: %s", file_name, source_row, rule, detail)
     rows_quarantined = len(bad_rows)

@@ -8,6 +8,7 @@ import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -58,6 +59,11 @@ class ParsedRelease:
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     stream: Callable[[ParsedRelease], Iterator[pl.DataFrame]] | None = None
     raw_lookup: Callable[[set[str]], dict[str, dict[str, Any]]] | None = None
+    temp_files: list[Path] = field(default_factory=list)  # removed by close(), once the loader is done
+
+    def close(self) -> None:
+        for path in self.temp_files:
+            path.unlink(missing_ok=True)
 
     @property
     def vintage_rank(self) -> int:

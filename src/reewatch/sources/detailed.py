@@ -137,7 +137,9 @@ def parse(data: bytes, name: str) -> ParsedRelease:
     tmp = tempfile.NamedTemporaryFile(prefix="reewatch-detailed-", suffix=".csv", delete=False)  # noqa: SIM115
     with tmp:
         tmp.write(data)
-    return parse_path(Path(tmp.name), name)
+    parsed = parse_path(Path(tmp.name), name)
+    parsed.temp_files.append(Path(tmp.name))
+    return parsed
 
 
 def _utf8_copy(path: Path, encoding: str) -> Path:
@@ -165,6 +167,8 @@ def _read_csv_sql(csv_path: Path, header: _Header) -> str:
 def _stream(path: Path, header: _Header, parsed: ParsedRelease, state: dict[str, Any]) -> Iterator[pl.DataFrame]:
     csv_path = _utf8_copy(path, header.encoding)
     state["csv"] = csv_path
+    if csv_path != path:
+        parsed.temp_files.append(csv_path)
     con = connect(":memory:", extensions=(), memory_limit="512MB")  # a streaming scan needs little
     try:
         # Lookup tables go in as Arrow (executemany of a thousand rows costs a second).
