@@ -115,11 +115,13 @@ def test_three_clients_read_a_catalog_over_s3(s3_endpoint: str, monkeypatch: pyt
 
 
 READER = """
-import sys, time, duckdb
+import sys, time
+from reewatch.config import S3Settings
+from reewatch.warehouse import connect
 catalog, seconds = sys.argv[1], float(sys.argv[2])
 answers, deadline = 0, time.monotonic() + seconds
 while time.monotonic() < deadline:
-    con = duckdb.connect()
+    con = connect(s3=S3Settings.from_environment() if catalog.startswith("s3://") else None)
     con.execute(f"ATTACH '{catalog}' AS ree (READ_ONLY)")
     versions, releases = con.execute(
         "SELECT (SELECT count(*) FROM ree.publications), (SELECT count(*) FROM ree.releases)").fetchone()
@@ -177,3 +179,33 @@ def test_a_publisher_killed_mid_write_leaves_the_previous_version_and_the_next_r
     assert result.code == 0 and result.stdout.startswith("published"), result.output
     assert query_catalog(catalog, "SELECT count(*) FROM ree.releases") == [(len(HEADLINES),)]
     assert query_catalog(catalog, AUG_2025) == [(5792.0,)]
+
+
+def test_an_older_version_stays_queryable_through_its_own_catalog(tmp_path: Path) -> None:
+    lake = tmp_path / "lake"
+    publish_files(str(lake), HEADLINES[:6], "v1")
+    publish_files(str(lake), HEADLINES[6:], "v2")
+    catalog = str(lake / "catalog.duckdb")
+    versions = query_catalog(catalog, "SELECT version, catalog FROM ree.publications ORDER BY version")
+    assert [v for v, _ in versions] == ["v1", "v2"]
+    old_catalog = versions[0][1]
+    assert query_catalog(old_catalog, "SELECT count(*) FROM ree.releases") == [(6,)]  # as it was
+    assert query_catalog(catalog, "SELECT count(*) FROM ree.releases") == [(len(HEADLINES),)]
+
+
+def test_readers_over_s3_see_one_complete_version_while_publishing(
+    s3_endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", s3_endpoint)
+    monkeypatch.setenv("REEWATCH_KEEP_VERSIONS", "50")
+    url = f"s3://{new_bucket(s3_endpoint)}/lake"
+    publish_files(url, HEADLINES[:1], "v01")
+    reader = subprocess.Popen(
+        [sys.executable, "-c", READER, f"{url}/catalog.duckdb", "15"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    for number, path in enumerate(HEADLINES[1:5], start=2):
+        publish_files(url, [path], f"v{number:02d}")
+    out, err = reader.communicate(timeout=180)
+    assert reader.returncode == 0, err
+    assert int(out) > 3
