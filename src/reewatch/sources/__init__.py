@@ -9,10 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 from types import ModuleType
 
-from reewatch.sources import comtrade, detailed, headline, surveys
+from reewatch.sources import comtrade, detailed, headline, press, surveys, usgs
 from reewatch.sources.base import ParsedRelease, UnreadableRelease
 
-LAYOUTS: tuple[ModuleType, ...] = (headline, comtrade, detailed, surveys)
+LAYOUTS: tuple[ModuleType, ...] = (headline, comtrade, detailed, surveys, usgs, press)
 HEAD_BYTES = 65536
 # Workbooks are zip (xlsx) or OLE2 (xls) containers: detection needs the whole (small) file, not its head.
 _CONTAINER_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")
