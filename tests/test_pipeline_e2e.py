@@ -51,6 +51,31 @@ def test_demo_publishes_a_catalog_a_second_process_can_query(cli, tmp_path: Path
         "WHERE series_id = 'gacc_rare_earths' AND measure = 'quantity_t'",
     )
     assert revisions == [("2025-11-01", 5493.9, 5494.2)]
+    # Surveys, reference statistics and press claims (issue 4).
+    survey = query_catalog(
+        str(lake / "catalog.duckdb"),
+        "SELECT applications, approved, pending, rejected, approval_rate_pct, unit_of_count "
+        "FROM ree.licence_surveys WHERE survey_id = 'euccc_2025_09_licences'",
+    )
+    assert survey == [(141.0, 19.0, 121.0, 1.0, 13.5, "application")]
+    china = query_catalog(
+        str(lake / "catalog.duckdb"),
+        "SELECT share_of_world_production_pct, share_of_world_reserves_pct FROM ree.world_production "
+        "WHERE edition = 'MCS2025' AND year = 2024 AND country = 'China'",
+    )
+    assert china == [(69.2, 48.9)]
+    reference_rows = len((SAMPLES / "press" / "reported_export_figures.csv").read_text().splitlines()) - 1
+    claims = query_catalog(
+        str(lake / "catalog.duckdb"),
+        "SELECT count(*), count(verdict) FROM ree.claim_checks WHERE outlet NOT LIKE 'demo%'",
+    )
+    assert claims == [(reference_rows, reference_rows)]
+    bloomberg = query_catalog(
+        str(lake / "catalog.duckdb"),
+        "SELECT verdict, matched_series_id, customs_value FROM ree.claim_checks "
+        "WHERE series_id = 'bloomberg_re_products' AND period = '2025-08-01'",
+    )
+    assert bloomberg == [("matches_other_series", "bloomberg_re_products", 5792.0)]
     # Every table and column carries a comment.
     missing = query_catalog(
         str(lake / "catalog.duckdb"),

@@ -15,10 +15,14 @@
 --                        customs data of it is loaded), the figures the press reported under that series' own name.
 --                        When several agree, the closest wins.
 --   conflicts            its own series has a customs figure and no series agrees;
---   no_data              its own series has no customs figure for that period, partner and basis (nothing agrees).
--- So Bloomberg's August 2025 record of 7,338 t, filed under bloomberg_re_products, is no_data: there is no customs
--- series of it, and 7,338 t is neither GACC's headline 5,792 t nor the magnets' 6,146 t. The same 7,338 t filed
--- under gacc_rare_earths is matches_other_series (bloomberg_re_products), with customs_value 5,792.
+--   no_data              no customs figure to hold it against (nothing agrees).
+-- A series published only in the press (bloomberg_re_products, while no customs data of it is loaded) has no
+-- customs figure of its own: its claims are held against the GACC headline (gacc_rare_earths) of the same period,
+-- the figure readers confuse it with. A different figure is matches_other_series with matched_series_id = its own
+-- series: the number is that series' value, not the headline's. So Bloomberg's August 2025 record of 7,338 t is
+-- matches_other_series (bloomberg_re_products) against GACC's 5,792 t once the August headline is loaded, and
+-- no_data before. The same 7,338 t filed under gacc_rare_earths is matches_other_series too (a press figure of
+-- bloomberg_re_products agrees with it), with customs_value 5,792.
 -- column outlet: The outlet that reported the figure, as filed.
 -- column source_url: Where the figure was reported.
 -- column series_id: The series the claim was filed under (may be the wrong one: see verdict).
@@ -26,7 +30,7 @@
 -- column basis: month (one month), ytd (January to the period) or year (the calendar year).
 -- column partner: Destination as ISO 3166-1 alpha-2, or WORLD.
 -- column claimed_value: The reported figure in tonnes.
--- column customs_value: The customs figure of the claim's own series (series_id) for the same period, partner and basis, in tonnes; NULL when there is none.
+-- column customs_value: The customs figure the claim is held against, in tonnes: of its own series for the same period, partner and basis, or for a press-only series of the GACC headline (gacc_rare_earths); NULL when there is none.
 -- column delta_pct: (claimed_value − customs_value) / customs_value in percent, two decimals; NULL without a customs figure.
 -- column verdict: matches, matches_other_series, conflicts or no_data (rules in this table's description above).
 -- column matched_series_id: The series whose figure the claim agrees with: series_id for matches, the other series for matches_other_series, NULL otherwise.
@@ -64,10 +68,12 @@ known AS (
     SELECT series_id, period, partner, basis, claimed_value FROM claims WHERE series_id IN (SELECT series_id FROM press_only)
 ),
 own AS (
-    SELECT c.*, k.value AS customs_value
+    SELECT c.*, k.value AS customs_value, c.series_id IN (SELECT series_id FROM press_only) AS press_only_series
     FROM claims c
     LEFT JOIN customs k
-           ON k.series_id = c.series_id AND k.period = c.period AND k.partner = c.partner AND k.basis = c.basis
+           ON k.series_id = CASE WHEN c.series_id IN (SELECT series_id FROM press_only) THEN 'gacc_rare_earths'
+                                 ELSE c.series_id END
+          AND k.period = c.period AND k.partner = c.partner AND k.basis = c.basis
 ),
 other AS (
     SELECT c.release_id, c.source_row,
@@ -80,7 +86,8 @@ other AS (
 ),
 judged AS (
     SELECT o.*, x.other_series_id,
-           CASE WHEN abs(o.claimed_value - o.customs_value) <= greatest(1.0, 0.001 * o.customs_value) THEN 'matches'
+           CASE WHEN o.press_only_series AND o.customs_value IS NOT NULL THEN 'matches_other_series'
+                WHEN abs(o.claimed_value - o.customs_value) <= greatest(1.0, 0.001 * o.customs_value) THEN 'matches'
                 WHEN x.other_series_id IS NOT NULL THEN 'matches_other_series'
                 WHEN o.customs_value IS NOT NULL THEN 'conflicts'
                 ELSE 'no_data' END AS verdict
@@ -97,7 +104,10 @@ SELECT outlet,
        customs_value,
        round(100 * (claimed_value - customs_value) / nullif(customs_value, 0), 2) + 0.0 AS delta_pct,  -- no -0.0
        verdict,
-       CASE verdict WHEN 'matches' THEN series_id WHEN 'matches_other_series' THEN other_series_id END
-           AS matched_series_id
+       CASE WHEN verdict = 'matches' THEN series_id
+            WHEN verdict = 'matches_other_series' AND press_only_series
+                 AND abs(claimed_value - customs_value) <= greatest(1.0, 0.001 * customs_value) THEN 'gacc_rare_earths'
+            WHEN verdict = 'matches_other_series' AND press_only_series THEN series_id
+            WHEN verdict = 'matches_other_series' THEN other_series_id END AS matched_series_id
 FROM judged
 ORDER BY series_id, period, basis, partner, outlet, source_url
