@@ -19,6 +19,9 @@ run: setup
 	.venv/bin/reewatch demo
 
 test: setup
+	@# The report's tests render in Debian's chromium; without root they are skipped locally (CI always has it).
+	@command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium fonts-liberation) \
+		|| echo "chromium could not be installed: the report rendering tests will be skipped"
 	$(PY) -m pytest
 
 lint: setup
@@ -30,3 +33,8 @@ bench: setup
 
 clean:
 	rm -rf .venv lake .pytest_cache .mypy_cache .ruff_cache
+
+# A local Prefect server, the deployments of infra/prefect.yaml and a process worker, until Ctrl-C (docs/deploy.md).
+.PHONY: serve
+serve: setup
+	scripts/serve.sh

@@ -1,22 +1,48 @@
 """The stakeholder report: one self-contained HTML page and `summary.json`, with the same facts.
 
-Every value from the data goes through Jinja's autoescaping; the page makes no external request.
+Every value from the data goes through Jinja's autoescaping; the charts are static SVG drawn by a chart library
+(`charts.py`), whose text the library escapes. The page loads nothing: no script, no stylesheet, no font, no image
+from anywhere, so it opens offline, as an e-mail attachment, on a phone and on paper.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
+from decimal import Decimal
 from importlib import resources
 from typing import Any
 
 import duckdb
 import jinja2
+from markupsafe import Markup
 
 from reewatch.lake import Lake
 
 REPORTS = "reports/"
+# The series whose last twelve months the report tabulates month by month (DOMAIN.md §1): never mixed, side by side.
+RECENT_SERIES = ("gacc_rare_earths", "gacc_magnets_850511")
+RECENT_MONTHS = 12
+EXAMPLE_ROWS = 5  # example offending rows shown per failing expectation
+# Published tables, the warehouse tables their lineage is read from, and the query giving their releases' ids.
+_LINEAGE: tuple[tuple[str, tuple[str, ...], str], ...] = (
+    ("exports_monthly", ("curated.exports_monthly",), "SELECT release_id FROM curated.exports_monthly"),
+    ("revisions", ("curated.revisions",),
+     "SELECT first_release_id AS release_id FROM curated.revisions "
+     "UNION SELECT latest_release_id FROM curated.revisions"),
+    ("licence_surveys", ("curated.licence_surveys",), "SELECT release_id FROM curated.licence_surveys"),
+    ("survey_metrics", ("curated.survey_metrics",), "SELECT release_id FROM curated.survey_metrics"),
+    ("world_production", ("main.usgs_figures",),
+     "SELECT release_id FROM usgs_figures JOIN releases USING (release_id) "
+     "WHERE status IN ('loaded', 'partly_quarantined')"),
+    ("claim_checks", ("main.press_claims",),
+     "SELECT release_id FROM press_claims JOIN releases USING (release_id) "
+     "WHERE status IN ('loaded', 'partly_quarantined')"),
+    ("quarantined_rows", ("curated.quarantined_rows",), "SELECT release_id FROM curated.quarantined_rows"),
+)  # fmt: skip
+_SAFE_RELATIVE_LINK = re.compile(r"^(?!/)(?!.*\.\.)[\w.\-/]+\.html?$")
 
 
 @dataclass
@@ -33,12 +59,24 @@ class RunSummary:
     published_version: str | None = None
     message: str = ""
     releases: list[dict[str, Any]] = field(default_factory=list)
+    # The quality gate's verdict as `GateResult.to_dict()` gives it, when the run has one: the report takes the
+    # failing expectations' example rows from it (`curated.quality_results` keeps counts, not rows).
+    quality: dict[str, Any] | None = None
 
 
 def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
     cursor = con.execute(sql, params or [])
     names = [d[0] for d in cursor.description]
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def _has_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    row = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ? "
+        "AND database_name = current_database()",
+        [schema, table],
+    ).fetchone()
+    return bool(row and row[0])
 
 
 def gather(con: duckdb.DuckDBPyConnection, summary: RunSummary) -> dict[str, Any]:
@@ -52,6 +90,29 @@ def gather(con: duckdb.DuckDBPyConnection, summary: RunSummary) -> dict[str, Any
         WHERE partner = 'WORLD' AND series_id NOT LIKE 'gacc_commodity:%'
         QUALIFY row_number() OVER (PARTITION BY series_id ORDER BY period DESC) = 1
         ORDER BY series_id
+        """,
+    )
+    recent = _rows(
+        con,
+        f"""
+        SELECT series_id, period, period_kind, quantity_t, ytd_quantity_t, mom_pct, yoy_pct, is_record,
+               highest_since, vintage, release_id
+        FROM curated.exports_monthly
+        WHERE partner = 'WORLD' AND list_contains(?, series_id)
+        QUALIFY period > max(period) OVER () - INTERVAL {RECENT_MONTHS} MONTH
+        ORDER BY period DESC, series_id
+        """,  # noqa: S608 - a constant
+        [list(RECENT_SERIES)],
+    )
+    commodities = _rows(
+        con,
+        """
+        SELECT series_id, substr(series_id, length('gacc_commodity:') + 1) AS commodity, period, period_kind,
+               quantity_t, value_usd, value_cny, yoy_pct, release_id
+        FROM curated.exports_monthly
+        WHERE partner = 'WORLD' AND series_id LIKE 'gacc_commodity:%'
+        QUALIFY row_number() OVER (PARTITION BY series_id ORDER BY period DESC) = 1
+        ORDER BY commodity
         """,
     )
     history = _rows(
@@ -103,9 +164,33 @@ def gather(con: duckdb.DuckDBPyConnection, summary: RunSummary) -> dict[str, Any
         ORDER BY quantity_t DESC
         """,
     )
+    from reewatch.partners import partner_name
+
+    for row in destinations:  # English names: the published ones may be Chinese
+        row["partner_label"] = partner_name(row["partner"])
+    surveys = _rows(con, "SELECT * FROM curated.licence_surveys")
+    survey_metrics = _rows(con, "SELECT * FROM curated.survey_metrics ORDER BY survey_id, metric")
+    world_production = _rows(
+        con,
+        """
+        WITH latest AS (
+            SELECT edition, max(year) AS year FROM curated.world_production
+            WHERE edition = (SELECT max(edition) FROM curated.world_production) AND mine_production_t_reo IS NOT NULL
+            GROUP BY edition
+        )
+        SELECT w.* FROM curated.world_production w JOIN latest USING (edition, year)
+        ORDER BY w.country LIKE 'World%', w.mine_production_t_reo DESC NULLS LAST, w.country
+        """,
+    )
+    claim_checks = _rows(con, "SELECT * FROM curated.claim_checks ORDER BY series_id, period, basis LIMIT 500")
+    run = asdict(summary)
+    gate = run.pop("quality")
     return {
-        "run": asdict(summary),
+        "run": run,
+        "data_docs": None,  # a relative link to the run's GX Data Docs (data_docs/index.html) when they exist
         "key_figures": key_figures,
+        "recent": recent,
+        "commodities": commodities,
         "history": history,
         "quarantine": quarantine,
         "failed_files": failed,
@@ -113,16 +198,131 @@ def gather(con: duckdb.DuckDBPyConnection, summary: RunSummary) -> dict[str, Any
         "revisions": revisions,
         "warnings": warnings,
         "destinations": destinations,
+        "surveys": surveys,
+        "survey_metrics": survey_metrics,
+        "world_production": world_production,
+        "claim_checks": claim_checks,
+        "quality": _quality(con, summary.run_id, gate),
+        "lineage": _lineage(con),
     }
 
 
-def _json_default(value: object) -> str:
+def _quality(con: duckdb.DuckDBPyConnection, run_id: str, gate: dict[str, Any] | None) -> dict[str, Any]:
+    """Every suite's passed / warnings / failed of this run's checks (else of the latest run that has checks), and
+    the failing expectations with a few example rows."""
+    empty: dict[str, Any] = {"run_id": None, "checked_at": None, "this_run": False, "suites": [], "failing": []}
+    if not _has_table(con, "curated", "quality_results"):
+        return empty
+    found = con.execute(
+        "SELECT run_id, max(checked_at) FROM curated.quality_results GROUP BY run_id "
+        "ORDER BY run_id = ? DESC, max(checked_at) DESC NULLS LAST LIMIT 1",
+        [run_id],
+    ).fetchone()
+    if found is None:
+        return empty
+    checked_run, checked_at = found
+    rows = _rows(
+        con, "SELECT * FROM curated.quality_results WHERE run_id = ? ORDER BY suite, expectation", [checked_run]
+    )
+    examples: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for outcome in (gate or {}).get("failures", []) + (gate or {}).get("warnings", []):
+        examples[(outcome.get("suite"), outcome.get("expectation"))] = list(outcome.get("examples") or [])
+    suites: dict[str, dict[str, Any]] = {}
+    failing = []
+    for row in rows:
+        suite = suites.setdefault(
+            row["suite"],
+            {"suite": row["suite"], "table_name": row["table_name"], "passed": 0, "warnings": 0, "failed": 0},
+        )
+        if row["success"]:
+            suite["passed"] += 1
+            continue
+        suite["failed" if row["severity"] == "error" else "warnings"] += 1
+        stored = _json_list(row.get("examples"))  # should the table ever keep example rows itself
+        failing.append(
+            {
+                "suite": row["suite"],
+                "table_name": row["table_name"],
+                "expectation": row["expectation"],
+                "severity": row["severity"],
+                "unexpected_count": row["unexpected_count"],
+                "observed": row["observed"],
+                "examples": (stored or examples.get((row["suite"], row["expectation"]), []))[:EXAMPLE_ROWS],
+            }
+        )
+    for suite in suites.values():
+        suite["status"] = "failed" if suite["failed"] else "warnings" if suite["warnings"] else "passed"
+    failing.sort(key=lambda f: (f["severity"] != "error", f["suite"], f["expectation"]))
+    return {
+        "run_id": checked_run,
+        "checked_at": checked_at,
+        "this_run": checked_run == run_id,
+        "suites": list(suites.values()),
+        "failing": failing,
+    }
+
+
+def _json_list(value: Any) -> list[dict[str, Any]]:
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return []
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
+def _lineage(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    """For each published table, the releases its rows came from: file name, SHA-256, layout, vintage."""
+    lineage = []
+    for table, sources, sql in _LINEAGE:
+        if not all(_has_table(con, *source.split(".")) for source in sources):
+            continue
+        releases = _rows(
+            con,
+            f"""
+            WITH used AS (SELECT DISTINCT release_id FROM ({sql})),
+            files AS (
+                SELECT release_id, string_agg(DISTINCT file_name, ', ' ORDER BY file_name) AS file_name,
+                       any_value(layout) AS layout, any_value(vintage) AS vintage,
+                       any_value(published_on) AS published_on
+                FROM releases WHERE status <> 'duplicate' GROUP BY release_id
+            )
+            SELECT u.release_id, f.file_name, f.layout, f.vintage, f.published_on
+            FROM used u
+            JOIN files f USING (release_id)
+            ORDER BY f.file_name, u.release_id
+            """,  # noqa: S608 - constants
+        )
+        lineage.append({"table_name": table, "releases": releases})
+    return lineage
+
+
+def _json_default(value: object) -> str | float:
     if isinstance(value, datetime | date):
         return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
     return str(value)
 
 
+def _month(value: Any) -> str:
+    if isinstance(value, datetime | date):
+        return value.strftime("%Y-%m")
+    return "" if value is None else str(value)[:7]
+
+
+def _recent_table(recent: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The recent rows pivoted: one row per month, the named series side by side (latest month first)."""
+    months: dict[str, dict[str, Any]] = {}
+    for row in recent:
+        month = months.setdefault(_month(row["period"]), {"month": _month(row["period"]), "series": {}})
+        month["series"][row["series_id"]] = row
+    return sorted(months.values(), key=lambda m: m["month"], reverse=True)
+
+
 def render_html(facts: dict[str, Any]) -> str:
+    from reewatch.report.charts import render_charts
+
     env = jinja2.Environment(
         loader=jinja2.FunctionLoader(
             lambda name: (resources.files("reewatch") / "report" / "templates" / name).read_text(encoding="utf-8")
@@ -133,7 +333,29 @@ def render_html(facts: dict[str, Any]) -> str:
     env.filters["num"] = lambda v, digits=1: "–" if v is None else f"{v:,.{digits}f}"
     env.filters["pct"] = lambda v: "–" if v is None else f"{v:+.1f}%"
     env.filters["short"] = lambda v: "" if v is None else str(v)[:12]
-    return env.get_template("report.html.j2").render(**facts)
+    env.filters["month"] = _month
+    env.filters["columns"] = lambda rows: list(dict.fromkeys(key for row in rows for key in row))
+    env.filters["cell"] = lambda v: "" if v is None else _json_default(v) if isinstance(v, date | Decimal) else v
+    # Charts are SVG markup drawn by the chart library, which escapes the data inside; `safe_svg` has vetted it.
+    charts = {name: Markup(svg) for name, svg in render_charts(facts).items()}
+    docs = facts.get("data_docs")
+    context = {
+        "data_docs": None,
+        "recent": [],
+        "commodities": [],
+        "surveys": [],
+        "survey_metrics": [],
+        "world_production": [],
+        "claim_checks": [],
+        "quality": {"run_id": None, "checked_at": None, "this_run": False, "suites": [], "failing": []},
+        "lineage": [],
+        **facts,
+    }
+    context["data_docs"] = docs if isinstance(docs, str) and _SAFE_RELATIVE_LINK.match(docs) else None
+    context["charts"] = charts
+    context["recent_table"] = _recent_table(context["recent"])
+    context["recent_series"] = RECENT_SERIES
+    return env.get_template("report.html.j2").render(**context)
 
 
 def write_report(lake: Lake, facts: dict[str, Any]) -> str:

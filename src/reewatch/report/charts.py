@@ -1,0 +1,234 @@
+"""The report's charts: Vega-Lite specs built with Altair, rendered to static SVG offline by vl-convert.
+
+vl-convert carries its own JavaScript engine and Vega, so rendering needs no browser and no network. Vega's SVG
+renderer escapes every text it writes (a series called `<script>` becomes `&lt;script&gt;`); the markup is checked
+once more before the page takes it as markup. Altair and vl-convert cost over a second to import: they are imported
+inside `render_charts` only, never at module import (the CLI's `--help` stays fast).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Mapping
+from datetime import date, datetime
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+# The order the charts appear in the report; each may be missing when there is nothing to draw.
+CHARTS = ("series", "destinations", "approvals", "world_production")
+WIDTH = 640
+RECORD_COLOUR = "#cf222e"
+BAR_COLOUR = "#0969da"
+# Markup that has no place in a static chart: scripts, embedded HTML, event handlers, links and external references.
+_UNSAFE = re.compile(
+    r"<\s*/?\s*(?:script|foreignObject|iframe|object|embed|image|img|a|use|style|link|animate\w*|set)\b"
+    r"|\son[a-z]+\s*=|(?:href|src)\s*=|url\s*\(|javascript:",
+    re.IGNORECASE,
+)
+
+
+def render_charts(facts: Mapping[str, Any]) -> dict[str, str]:
+    """Every chart the facts allow, as standalone `<svg>` markup keyed by name (see CHARTS). A chart that cannot be
+    drawn is left out with a warning: the report's tables carry the same figures."""
+    builders: dict[str, Callable[[Mapping[str, Any]], dict[str, Any] | None]] = {
+        "series": series_spec,
+        "destinations": destinations_spec,
+        "approvals": approvals_spec,
+        "world_production": world_production_spec,
+    }
+    specs = {}
+    for name, build in builders.items():
+        spec = build(facts)
+        if spec is not None:
+            specs[name] = spec
+    if not specs:
+        return {}
+    try:
+        import vl_convert as vlc
+    except ImportError:  # pragma: no cover - a declared dependency
+        log.warning("vl-convert is not installed: the report has no charts")
+        return {}
+    charts: dict[str, str] = {}
+    for name, spec in specs.items():
+        try:
+            svg = vlc.vegalite_to_svg(spec)
+        except Exception as exc:  # a chart is a courtesy: the tables carry the same figures
+            log.warning("could not draw the %s chart: %s", name, exc)
+            continue
+        safe = safe_svg(svg)
+        if safe is None:
+            log.warning("the %s chart was left out: its SVG holds markup a static chart never needs", name)
+            continue
+        charts[name] = safe
+    return charts
+
+
+def safe_svg(svg: str) -> str | None:
+    """The `<svg>` element alone (no XML prologue), or None when it holds anything but static drawing markup."""
+    start = svg.find("<svg")
+    if start < 0:
+        return None
+    svg = svg[start:].strip()
+    # The only URLs an SVG root legitimately carries are its namespace names: they are never fetched.
+    body = re.sub(r'\sxmlns(?::\w+)?="[^"]*"', "", svg)
+    if _UNSAFE.search(body):
+        return None
+    return svg
+
+
+def series_spec(facts: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Each series' world quantity by month, one panel per series, record months marked."""
+    rows = [
+        {
+            "series": str(r["series_id"]),
+            "period": _iso(r["period"]),
+            "quantity_t": _number(r["quantity_t"]),
+            "record": "record month" if r.get("is_record") else "other month",
+        }
+        for r in facts.get("history") or []
+        # A Jan–Feb figure covers two months: on a monthly line it would read as a spike.
+        if r.get("period_kind", "month") == "month" and r.get("quantity_t") is not None
+    ]
+    if not rows:
+        return None
+    import altair as alt
+
+    base = alt.Chart().encode(
+        x=alt.X("utcyearmonth(period):T", title=None, axis=alt.Axis(format="%Y-%m", labelAngle=0, tickCount=8)),
+        y=alt.Y("quantity_t:Q", title="tonnes", scale=alt.Scale(zero=True)),
+    )
+    line = base.mark_line(color=BAR_COLOUR, point=alt.OverlayMarkDef(size=12, color=BAR_COLOUR))
+    records = (
+        base.mark_point(size=70, filled=True, shape="diamond")
+        .encode(
+            color=alt.Color(
+                "record:N",
+                scale=alt.Scale(domain=["record month"], range=[RECORD_COLOUR]),
+                legend=alt.Legend(title=None, orient="top"),
+            )
+        )
+        .transform_filter(alt.datum.record == "record month")
+    )
+    chart = (
+        alt.layer(line, records, data=alt.Data(values=rows))
+        .properties(width=WIDTH, height=150)
+        .facet(
+            row=alt.Row(
+                "series:N",
+                title=None,
+                header=alt.Header(
+                    labelAngle=0, labelAlign="left", labelAnchor="start", labelOrient="top", labelFontWeight="bold"
+                ),
+            )
+        )
+        .resolve_scale(y="independent")
+    )
+    return _finish(chart.to_dict())
+
+
+def destinations_spec(facts: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Magnet exports of the latest month by destination, largest first, with each one's share of the world."""
+    rows = [
+        {
+            "destination": str(r.get("partner_label") or r.get("partner_name") or r["partner"]),
+            "quantity_t": _number(r["quantity_t"]),
+            "share": f"{_number(r['share_of_world_pct']):.1f}%" if r.get("share_of_world_pct") is not None else "",
+        }
+        for r in facts.get("destinations") or []
+        if r.get("quantity_t") is not None
+    ]
+    if not rows:
+        return None
+    import altair as alt
+
+    sort = alt.EncodingSortField(field="quantity_t", order="descending")
+    base = alt.Chart(alt.Data(values=rows)).encode(
+        y=alt.Y("destination:N", sort=sort, title=None),
+        x=alt.X("quantity_t:Q", title="tonnes"),
+    )
+    bars = base.mark_bar(color=BAR_COLOUR)
+    labels = base.mark_text(align="left", dx=3, fontSize=10).encode(text="share:N")
+    return _finish((bars + labels).properties(width=WIDTH - 120, height=alt.Step(16)).to_dict())
+
+
+def approvals_spec(facts: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Licence approval rate by survey: approved as a percent of the applications counted."""
+    rows = [
+        {
+            "survey": str(r["survey_id"]),
+            "rate": _number(r["approval_rate_pct"]),
+            "label": _approval_label(r),
+        }
+        for r in facts.get("surveys") or []
+        if r.get("approval_rate_pct") is not None
+    ]
+    if not rows:
+        return None
+    import altair as alt
+
+    base = alt.Chart(alt.Data(values=rows)).encode(
+        y=alt.Y("survey:N", title=None, sort=None),
+        x=alt.X("rate:Q", title="approved, % of applications", scale=alt.Scale(domain=[0, 100])),
+    )
+    bars = base.mark_bar(color=BAR_COLOUR)
+    labels = base.mark_text(align="left", dx=3, fontSize=11).encode(text="label:N")
+    return _finish((bars + labels).properties(width=WIDTH - 160, height=alt.Step(24)).to_dict())
+
+
+def world_production_spec(facts: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Each country's share of world mine production (USGS, the latest edition's latest year)."""
+    rows = [
+        {"country": str(r["country"]), "share": _number(r["share_of_world_production_pct"]),
+         "label": f"{_number(r['share_of_world_production_pct']):.1f}%"}
+        for r in facts.get("world_production") or []
+        if r.get("share_of_world_production_pct") is not None and not str(r["country"]).startswith("World")
+    ]  # fmt: skip
+    if not rows:
+        return None
+    import altair as alt
+
+    sort = alt.EncodingSortField(field="share", order="descending")
+    base = alt.Chart(alt.Data(values=rows)).encode(
+        y=alt.Y("country:N", sort=sort, title=None),
+        x=alt.X("share:Q", title="share of world mine production, %"),
+    )
+    bars = base.mark_bar(color=BAR_COLOUR)
+    labels = base.mark_text(align="left", dx=3, fontSize=10).encode(text="label:N")
+    return _finish((bars + labels).properties(width=WIDTH - 120, height=alt.Step(16)).to_dict())
+
+
+def _finish(spec: dict[str, Any]) -> dict[str, Any]:
+    """Shared look: no outer border, white background (readable when printed), and a font with the same metrics
+    everywhere: vl-convert lays labels out with Arial's metrics (Liberation Sans is metric-compatible), so a browser
+    drawing them in another font would overrun the space left for them."""
+    spec["padding"] = 10
+    spec.setdefault("config", {}).update(
+        {
+            "font": "Arial, Liberation Sans, Helvetica, sans-serif",
+            "view": {"stroke": None},
+            "axis": {"labelFontSize": 11, "titleFontSize": 11, "titleFontWeight": "normal", "gridColor": "#eaeef2"},
+        }
+    )
+    spec["background"] = "white"
+    return spec
+
+
+def _iso(value: Any) -> str:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return str(value)
+
+
+def _number(value: Any) -> float:
+    return float(value)  # DuckDB DECIMAL arrives as Decimal
+
+
+def _approval_label(survey: Mapping[str, Any]) -> str:
+    """'13.5% (19 of 141 applications)'."""
+    label = f"{_number(survey['approval_rate_pct']):.1f}%"
+    if survey.get("approved") is not None and survey.get("applications") is not None:
+        unit = f" {survey['unit_of_count']}s" if survey.get("unit_of_count") else ""
+        label += f" ({survey['approved']} of {survey['applications']}{unit})"
+    return label
