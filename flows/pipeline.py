@@ -17,6 +17,8 @@ import duckdb
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from flows.deployments import warehouse_slot
+from flows.notifications import check_freshness, emit_run_event
 from reewatch.config import load_settings
 from reewatch.curate import build_curated
 from reewatch.identities import record_identity_warnings
@@ -115,7 +117,7 @@ def reewatch_run(
     run_id = new_run_id()
     summary = RunSummary(run_id=run_id, command=command, lake=store.url, started_at=_now())
     warehouse = Warehouse(settings, store)
-    with warehouse.writer(wait_seconds) as con:
+    with warehouse_slot(wait_seconds), warehouse.writer(wait_seconds) as con:
         con.execute(
             "INSERT INTO runs (run_id, command, started_at, status) VALUES (?, ?, ?, 'running')",
             [run_id, command, summary.started_at],
@@ -168,10 +170,14 @@ def reewatch_run(
              summary.published_version, summary.message, run_id],
         )  # fmt: skip
         report_path = report(con, store, summary) if summary.status != "nothing_new" else None
+        overdue = check_freshness(con, store.url) if command != "demo" else []
     logger.info("%s", summary.message)
+    for message in overdue:
+        logger.warning("%s", message)
     result = asdict(summary)
     result["report"] = report_path
     result["catalog"] = store.uri("catalog.duckdb") if summary.status == "published" else None
+    emit_run_event(result)
     return result
 
 

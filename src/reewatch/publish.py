@@ -51,12 +51,10 @@ def publish(con: duckdb.DuckDBPyConnection, lake: Lake, settings: Settings, vers
             f"COPY curated.{model.name} TO {_quote(target)} (FORMAT parquet, COMPRESSION zstd)"  # noqa: S608
         )
     published_at = datetime.now(UTC).replace(tzinfo=None)
-    con.execute(
-        "INSERT INTO publications VALUES (?, ?, ?, ?)",
-        [version, run_id, published_at, [m.name for m in tables]],
-    )
-    history = con.execute("SELECT version, run_id, published_at FROM publications ORDER BY version").fetchall()
-    history = history[-settings.keep_versions :]  # what stays after pruning, which follows the swap
+    earlier = con.execute(
+        "SELECT version, run_id, published_at FROM publications WHERE version <> ? ORDER BY version", [version]
+    ).fetchall()
+    history = [*earlier, (version, run_id, published_at)][-settings.keep_versions :]  # what stays after pruning
 
     with tempfile.TemporaryDirectory(prefix="reewatch-catalog-") as tmp:
         catalog = Path(tmp) / "catalog.duckdb"
@@ -64,6 +62,11 @@ def publish(con: duckdb.DuckDBPyConnection, lake: Lake, settings: Settings, vers
         # The version's own catalog first (time travel), then the swap readers see.
         lake.write_file(f"{prefix}catalog.duckdb", catalog)
         lake.write_file(CATALOG_KEY, catalog)
+    # Recorded only after the swap, and idempotently: a task retried after a storage error must not trip on it.
+    con.execute(
+        "INSERT OR REPLACE INTO publications VALUES (?, ?, ?, ?)",
+        [version, run_id, published_at, [m.name for m in tables]],
+    )
     log.info("published version %s (%d tables)", version, len(tables))
     _prune(con, lake, settings.keep_versions)
     return Publication(version, [m.name for m in tables], lake.uri(CATALOG_KEY))
