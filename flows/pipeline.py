@@ -25,7 +25,8 @@ from reewatch.identities import record_identity_warnings
 from reewatch.ingest import ReleaseOutcome, archived_releases, ingest_landed, new_landing_files, replay_release
 from reewatch.lake import Lake, LakeError, LakeObject, open_lake
 from reewatch.publish import Publication, publish
-from reewatch.report import RunSummary, gather, write_report
+from reewatch.quality import GateResult, run_gate
+from reewatch.report import RunSummary, gather, write_data_docs, write_report
 from reewatch.warehouse import Warehouse
 
 
@@ -76,6 +77,11 @@ def curate(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, int]:
     return counts
 
 
+@task(name="quality gate", cache_policy=NO_CACHE)
+def quality_gate(con: duckdb.DuckDBPyConnection, run_id: str, docs_dir: Path) -> GateResult:
+    return run_gate(con, run_id, docs_dir)
+
+
 @task(name="publish version", **_IO)
 def publish_version(
     con: duckdb.DuckDBPyConnection, lake: Lake, settings: Any, version: str, run_id: str
@@ -84,8 +90,10 @@ def publish_version(
 
 
 @task(name="write report", **_IO)
-def report(con: duckdb.DuckDBPyConnection, lake: Lake, summary: RunSummary) -> str:
-    return write_report(lake, gather(con, summary))
+def report(con: duckdb.DuckDBPyConnection, lake: Lake, summary: RunSummary, docs_dir: Path | None) -> str:
+    facts = gather(con, summary)
+    facts["data_docs"] = write_data_docs(lake, summary.run_id, docs_dir) if docs_dir else None
+    return write_report(lake, facts)
 
 
 def unpublished_changes(con: duckdb.DuckDBPyConnection) -> bool:
@@ -117,6 +125,7 @@ def reewatch_run(
     run_id = new_run_id()
     summary = RunSummary(run_id=run_id, command=command, lake=store.url, started_at=_now())
     warehouse = Warehouse(settings, store)
+    docs_dir: Path | None = None
     with warehouse_slot(wait_seconds), warehouse.writer(wait_seconds) as con:
         con.execute(
             "INSERT INTO runs (run_id, command, started_at, status) VALUES (?, ?, ?, 'running')",
@@ -147,21 +156,31 @@ def reewatch_run(
         resume = not work and unpublished_changes(con)
         if resume:
             logger.warning("the warehouse holds releases loaded after the last publication: publishing them now")
-        if not work and not resume and has_publication:
-            summary.status, summary.message = (
-                "nothing_new",
-                "nothing new in landing/; the publication is unchanged",
+        if not work and not resume:
+            summary.status = "nothing_new"
+            summary.message = (
+                "nothing new in landing/; the publication is unchanged"
+                if has_publication
+                else "landing/ is empty: nothing to publish yet"
             )
-        elif not work and not resume:
-            summary.status, summary.message = "nothing_new", "landing/ is empty: nothing to publish yet"
         else:
             counts = curate(con, run_id)
-            publication = publish_version(con, store, settings, run_id, run_id)
-            summary.status = "published"
-            summary.published_version = publication.version
-            summary.message = f"published version {publication.version}: " + ", ".join(
-                f"{name} {count:,} rows" for name, count in counts.items()
-            )
+            docs_dir = warehouse.work_dir / "quality" / run_id
+            gate = quality_gate(con, run_id, docs_dir)
+            summary.quality = gate.to_dict()
+            if gate.blocked:
+                # Nothing new is published: the previous publication stays exactly as it was (exit code 3).
+                summary.status, summary.message = "blocked", gate.summary()
+                logger.error("quality gate blocked publishing: %s", gate.summary())
+            else:
+                publication = publish_version(con, store, settings, run_id, run_id)
+                summary.status = "published"
+                summary.published_version = publication.version
+                summary.message = f"published version {publication.version}: " + ", ".join(
+                    f"{name} {count:,} rows" for name, count in counts.items()
+                )
+                if gate.warnings:
+                    summary.message += f"; {len(gate.warnings)} quality warning(s), see the report"
         summary.finished_at = _now()
         con.execute(
             "UPDATE runs SET finished_at = ?, status = ?, files_in = ?, rows_loaded = ?, rows_quarantined = ?, "
@@ -169,7 +188,7 @@ def reewatch_run(
             [summary.finished_at, summary.status, summary.files_in, summary.rows_loaded, summary.rows_quarantined,
              summary.published_version, summary.message, run_id],
         )  # fmt: skip
-        report_path = report(con, store, summary) if summary.status != "nothing_new" else None
+        report_path = report(con, store, summary, docs_dir) if summary.status != "nothing_new" else None
         overdue = check_freshness(con, store.url) if command != "demo" else []
     logger.info("%s", summary.message)
     for message in overdue:

@@ -203,3 +203,33 @@ def test_a_run_killed_before_publishing_is_published_by_the_next_run(cli, tmp_pa
     result = cli("run", "--lake", str(lake))
     assert result.code == 0 and result.stdout.startswith("published"), result.output
     assert query_catalog(str(lake / "catalog.duckdb"), AUG_2025) == [(5792.0,)]
+
+
+def test_the_gate_blocks_a_hidden_unit_error_and_the_old_catalog_stays(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    lake = tmp_path / "lake"
+    detailed = sorted((SAMPLES / "detailed").glob("*.csv"))
+    first = cli("ingest", *map(str, detailed), "--lake", str(lake))
+    assert first.code == 0, first.output
+    catalog = lake / "catalog.duckdb"
+    before = catalog.read_bytes()
+    us_july = (
+        "SELECT quantity_t FROM ree.exports_monthly WHERE series_id = 'gacc_magnets_850511' "
+        "AND period = '2025-07-01' AND partner = 'US'"
+    )
+    assert query_catalog(str(catalog), us_july) == [(619.0,)]
+    # A corrected file of the same release: the US July general-trade row filed 5x too heavy. Row rules let it
+    # through (they look for ~1,000x slips); the gate's unit values do not.
+    text = detailed[1].read_text(encoding="utf-8-sig")
+    line = "202507,8505111000,稀土永磁体,502,美国,一般贸易,478736,千克,,,"
+    assert line in text
+    bad = tmp_path / "2025_magnets_8505111000_usd_corrected.csv"
+    bad.write_text(text.replace(line, line.replace(",478736,", ",2393680,")), encoding="utf-8-sig")
+    blocked = cli("ingest", str(bad), "--lake", str(lake))
+    assert blocked.code == 3, blocked.output
+    assert "\nblocked: quality gate blocked publishing" in blocked.stdout and "unit value" in blocked.stdout
+    assert catalog.read_bytes() == before  # the previous publication stays exactly as it was
+    assert query_catalog(str(catalog), us_july) == [(619.0,)]
+    report = (lake / "reports" / "latest" / "index.html").read_text(encoding="utf-8")
+    assert "blocked" in report and "unit value" in report
+    docs = lake / "reports" / "latest" / "data_docs" / "index.html"
+    assert docs.exists() and "https://" not in docs.read_text(encoding="utf-8")

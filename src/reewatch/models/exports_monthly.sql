@@ -23,16 +23,18 @@
 -- column published_on: Publication date of that release (estimated from the GACC calendar when the file does not say).
 -- column release_id: SHA-256 of the file the figure came from (raw/<release_id> in the lake).
 WITH vintaged AS (
-    SELECT o.*, r.vintage, r.vintage_rank, coalesce(r.published_on, DATE '1900-01-01') AS published_on
+    SELECT o.*, r.vintage, r.vintage_rank, coalesce(r.published_on, DATE '1900-01-01') AS published_on,
+           r.ingested_at
     FROM observations o
     JOIN releases r ON r.release_id = o.release_id AND r.status IN ('loaded', 'partly_quarantined')
     -- HS codes outside the named series stay in the warehouse: this table is the series analysts compare.
     WHERE o.series_id NOT LIKE 'gacc_hs:%'
 ),
 chosen AS (
-    -- For each figure, the release of the latest vintage (highest rank, then latest publication).
+    -- For each figure, the release of the latest vintage (highest rank, then latest publication, then the file
+    -- loaded last: a corrected file of the same release replaces the one before).
     SELECT series_id, period, basis, partner, measure,
-           arg_max(release_id, (vintage_rank, published_on, release_id)) AS release_id
+           arg_max(release_id, (vintage_rank, published_on, ingested_at, release_id)) AS release_id
     FROM vintaged
     GROUP BY ALL
 ),

@@ -15,8 +15,8 @@ WITH figures AS (
     -- One figure per release: detailed exports are summed over trade modes first.
     SELECT o.series_id, o.period, o.partner,
            CASE WHEN o.basis = 'month' THEN o.measure ELSE o.basis || ':' || o.measure END AS measure,
-           sum(o.value) AS value, o.release_id, any_value(r.vintage_rank) AS vintage_rank,
-           any_value(coalesce(r.published_on, DATE '1900-01-01')) AS published_on
+           round(sum(o.value), 6) AS value, o.release_id, any_value(r.vintage_rank) AS vintage_rank,
+           any_value(coalesce(r.published_on, DATE '1900-01-01')) AS published_on, any_value(r.ingested_at) AS ingested_at
     FROM observations o
     JOIN releases r ON r.release_id = o.release_id AND r.status IN ('loaded', 'partly_quarantined')
     WHERE o.value IS NOT NULL AND o.series_id NOT LIKE 'gacc_hs:%'  -- the series of exports_monthly
@@ -24,11 +24,10 @@ WITH figures AS (
 ),
 spans AS (
     SELECT series_id, period, partner, measure,
-           arg_min(value, (vintage_rank, published_on)) AS first_value,
-           arg_min(release_id, (vintage_rank, published_on)) AS first_release_id,
-           arg_max(value, (vintage_rank, published_on)) AS latest_value,
-           arg_max(release_id, (vintage_rank, published_on)) AS latest_release_id,
-           count(DISTINCT round(value, 6)) AS distinct_values
+           arg_min(value, (vintage_rank, published_on, ingested_at, release_id)) AS first_value,
+           arg_min(release_id, (vintage_rank, published_on, ingested_at, release_id)) AS first_release_id,
+           arg_max(value, (vintage_rank, published_on, ingested_at, release_id)) AS latest_value,
+           arg_max(release_id, (vintage_rank, published_on, ingested_at, release_id)) AS latest_release_id,
     FROM figures
     GROUP BY ALL
 )
@@ -36,5 +35,5 @@ SELECT series_id, period, partner, measure, first_value, first_release_id, lates
        latest_value - first_value AS delta,
        round(100 * (latest_value - first_value) / nullif(first_value, 0), 3) AS delta_pct
 FROM spans
-WHERE distinct_values > 1
+WHERE latest_value <> first_value  -- a net change (a figure restated and restored again is no revision)
 ORDER BY series_id, period, partner, measure

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -356,6 +357,17 @@ def render_html(facts: dict[str, Any]) -> str:
     context["recent_table"] = _recent_table(context["recent"])
     context["recent_series"] = RECENT_SERIES
     return env.get_template("report.html.j2").render(**context)
+
+
+def write_data_docs(lake: Lake, run_id: str, docs_dir: Path) -> str | None:
+    """Copy the run's (offline) GX Data Docs beside its report; return the report's relative link to them."""
+    if not (docs_dir / "index.html").exists():
+        return None
+    files = [path for path in sorted(docs_dir.rglob("*")) if path.is_file()]
+    for folder in (f"{REPORTS}{run_id}/data_docs/", f"{REPORTS}latest/data_docs/"):
+        for path in files:
+            lake.write_file(folder + path.relative_to(docs_dir).as_posix(), path)
+    return "data_docs/index.html"
 
 
 def write_report(lake: Lake, facts: dict[str, Any]) -> str:

@@ -1,0 +1,255 @@
+"""The quality gate: GX suites from expectations/ run inside the warehouse's DuckDB on real curated tables, one test
+per severity path (pass, warnings only, blocked), plus results rows, offline Data Docs and the suites themselves."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from conftest import SAMPLES, loaded_lake
+from reewatch.quality import SEVERITIES, QualityConfigError, external_references, load_suites, run_gate
+
+HEADLINE = sorted((SAMPLES / "headline").glob("*.csv"))
+DETAILED = sorted((SAMPLES / "detailed").glob("*.csv"))
+ALL_SAMPLES = sorted(path for path in SAMPLES.rglob("*") if path.is_file() and path.suffix != ".md")
+CURATED = ("exports_monthly", "revisions", "licence_surveys", "survey_metrics", "world_production", "claim_checks",
+           "releases")  # fmt: skip
+# The samples run to December 2025; on this date both series are as fresh as the release calendar allows.
+TODAY = date(2026, 1, 25)
+MAY_2025_SHOCK = "gacc_magnets_850511 WORLD month within 2,500–7,000 t"
+
+
+def _replace_line(source: Path, target: Path, old: str, new: str) -> Path:
+    """A copy of a sample file with one line changed (bytes kept as they were otherwise, BOM included)."""
+    data = source.read_bytes()
+    assert data.count(old.encode()) == 1, old
+    target.write_bytes(data.replace(old.encode(), new.encode()))
+    return target
+
+
+def test_suites_load_and_every_expectation_has_a_severity_and_a_reason() -> None:
+    import great_expectations as gx
+
+    from reewatch.quality import bind_suite
+
+    suites = load_suites()
+    assert sorted(suites) == sorted(CURATED)
+    for name, suite in suites.items():
+        assert suite["meta"]["table"] == name and suite["meta"]["grain"]
+        assert suite["expectations"], name
+        for expectation in suite["expectations"]:
+            assert expectation["meta"]["severity"] in SEVERITIES, expectation
+            assert len(expectation["meta"]["why"]) > 10, expectation
+        # GX 1.x reads each suite once the gate has bound it ({today} filled in, SQL lines joined).
+        parsed = gx.ExpectationSuite(**bind_suite(suite, TODAY))
+        assert len(parsed.expectations) == len(suite["expectations"])
+        assert all(e.meta["severity"] in SEVERITIES for e in parsed.expectations)
+    # The DOMAIN.md §5 rules are there, at the severity the issue asks for.
+    exports = {e["description"]: e["meta"]["severity"] for e in suites["exports_monthly"]["expectations"]}
+    assert exports["gacc_rare_earths WORLD month within 1,000–10,000 t"] == "error"
+    assert exports["gacc_rare_earths WORLD month within 2,500–8,000 t"] == "warning"
+    assert exports["gacc_magnets_850511 WORLD month within 500–8,000 t"] == "error"
+    assert exports[MAY_2025_SHOCK] == "warning"
+    assert exports["the sum of destinations does not exceed the world total"] == "error"
+    assert exports["YTD identity: ytd(m) = ytd(m−1) + month(m) within ±2 t"] == "warning"
+    assert exports["the latest month is as recent as the release calendar allows"] == "warning"
+
+
+def test_a_suite_without_a_severity_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "exports_monthly.json").write_text(
+        '{"name": "exports_monthly", "meta": {"table": "exports_monthly", "grain": ["series_id"]}, "expectations": '
+        '[{"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "series_id"}, '
+        '"description": "series_id is never null", "meta": {"why": "keys"}}]}',
+        encoding="utf-8",
+    )
+    with pytest.raises(QualityConfigError, match="meta.severity must be error or warning"):
+        load_suites(tmp_path)
+
+
+def test_the_samples_pass_and_results_and_offline_docs_are_written(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    with loaded_lake(tmp_path / "lake", *ALL_SAMPLES) as con:  # customs, surveys, USGS and press samples
+        result = run_gate(con, "run-samples", docs, today=TODAY)
+        stored = con.execute(
+            "SELECT run_id, suite, table_name, expectation, severity, success, unexpected_count, observed, checked_at "
+            "FROM quality_results ORDER BY suite, expectation"
+        ).fetchall()
+        published = con.execute("SELECT count(*) FROM curated.quality_results WHERE run_id = 'run-samples'").fetchone()
+        # Running again under the same run id replaces that run's rows.
+        run_gate(con, "run-samples", tmp_path / "docs-again", today=TODAY, suites=["releases"])
+        rerun = con.execute("SELECT count(DISTINCT suite) FROM quality_results").fetchone()
+    # GX no longer holds the warehouse: it reopens at once with another configuration.
+    duckdb.connect(str(tmp_path / "lake" / "_state" / "warehouse.duckdb"), read_only=True).close()
+
+    assert not result.blocked, result.summary()
+    assert result.failures == []
+    # The one sample figure outside a plausible range is real: May 2025's licensing shock in magnets (1,238 t).
+    assert [w.expectation for w in result.warnings] == [MAY_2025_SHOCK]
+    assert result.warnings[0].examples[0]["period"] == "2025-05-01"
+    assert set(result.counts) == set(CURATED)
+    assert result.counts["exports_monthly"].warnings == 1 and result.counts["exports_monthly"].failed == 0
+    assert sum(c.passed + c.warnings + c.failed for c in result.counts.values()) == len(result.outcomes)
+
+    assert len(stored) == len(result.outcomes) and published == (len(stored),)
+    assert {row[0] for row in stored} == {"run-samples"} and {row[4] for row in stored} <= set(SEVERITIES)
+    shock = next(row for row in stored if row[3] == MAY_2025_SHOCK)
+    assert shock[1:8] == ("exports_monthly", "exports_monthly", MAY_2025_SHOCK, "warning", False, 1, shock[7])
+    assert "1 of 12" in shock[7]
+    assert rerun == (1,)  # only the re-run's suite is left for that run id
+
+    assert result.docs_index == docs / "index.html" and result.docs_index.exists()
+    pages = list(docs.rglob("*.html"))
+    assert len(pages) >= 1 + 2 * len(CURATED)  # index, one suite page and one validation page per table
+    assert external_references(docs) == []
+    index = result.docs_index.read_text(encoding="utf-8")
+    assert "exports_monthly" in index and "passed with warnings" in index
+    assert "<script" not in index
+
+
+def test_a_month_inside_the_hard_range_but_outside_the_plausible_one_is_a_warning(tmp_path: Path) -> None:
+    # December 2025 rare earths as 2,300 t, with value, YTD and YoY adjusted to match (the latest release, so no later
+    # one restates it): inside the hard range 1,000–10,000 t, outside the plausible 2,500–8,000 t.
+    december = SAMPLES / "headline" / "2025-12_major_exports_usd.csv"
+    low = _replace_line(
+        december,
+        tmp_path / december.name,
+        'Rare earths,Ton,"4,392.0","29.1","62,585.0","421.8","55,431.0","386.7",12.9,9.1',
+        'Rare earths,Ton,"2,300.0","15.2","60,493.0","407.9","55,431.0","386.7",9.1,5.5',
+    )
+    files = [path for path in HEADLINE if path.name != december.name] + [low, *DETAILED]
+    with loaded_lake(tmp_path / "lake", *files) as con:
+        result = run_gate(con, "run-warning", tmp_path / "docs", today=TODAY)
+
+    assert not result.blocked, result.summary()
+    warnings = {w.expectation: w for w in result.warnings}
+    assert set(warnings) == {"gacc_rare_earths WORLD month within 2,500–8,000 t", MAY_2025_SHOCK}
+    low_month = warnings["gacc_rare_earths WORLD month within 2,500–8,000 t"]
+    assert low_month.unexpected_count == 1
+    assert low_month.examples == ({"series_id": "gacc_rare_earths", "period": "2025-12-01", "partner": "WORLD",
+                                   "quantity_t": 2300.0},)  # fmt: skip
+
+
+@pytest.mark.parametrize("with_world_total", [False, True], ids=["destinations only", "with a world total row"])
+def test_a_hidden_scale_error_the_row_rules_miss_blocks_publishing(tmp_path: Path, with_world_total: bool) -> None:
+    """US July 2025 magnets, general trade, filed 5× too heavy (2,393,680 kg for 478,736 kg): the loader's unit check
+    looks for ~1,000× slips and lets it through; the gate's unit values (and parts ≤ whole) do not."""
+    bad_files = []
+    for source in DETAILED:
+        bad = _replace_line(
+            source,
+            tmp_path / source.name,
+            "202507,8505111000,稀土永磁体,502,美国,一般贸易,478736,千克,,,",
+            "202507,8505111000,稀土永磁体,502,美国,一般贸易,2393680,千克,,,",
+        )
+        if with_world_total:  # the file also carries the published world total of the month
+            value = "276621902" if source.name.endswith("_usd.csv") else "1977846600"
+            data = bad.read_bytes()
+            newline = b"\r\n" if b"\r\n" in data else b"\n"
+            world = f"202507,8505111000,稀土永磁体,,总计,,5577000,千克,,,{value}".encode()
+            bad.write_bytes(data.rstrip(b"\r\n") + newline + world + newline)
+        bad_files.append(bad)
+
+    with loaded_lake(tmp_path / "lake", *bad_files) as con:
+        statuses = con.execute("SELECT DISTINCT status FROM releases").fetchall()
+        quarantined = con.execute("SELECT count(*) FROM quarantined_rows").fetchone()
+        result = run_gate(con, "run-blocked", tmp_path / "docs", today=TODAY, suites=["exports_monthly"])
+        stored = con.execute(
+            "SELECT expectation, severity, success, unexpected_count FROM quality_results "
+            "WHERE run_id = 'run-blocked' AND NOT success AND severity = 'error'"
+        ).fetchall()
+
+    assert statuses == [("loaded",)] and quarantined == (0,)  # the row-level rules saw nothing wrong
+    assert result.blocked
+    failures = {f.expectation: f for f in result.failures}
+    unit_value = failures["gacc_magnets_850511 unit value within 15–500 USD/kg"]
+    assert unit_value.severity == "error" and unit_value.unexpected_count == 1
+    (row,) = unit_value.examples
+    assert (row["partner"], row["period"]) == ("US", "2025-07-01") and row["unit_value_usd_per_kg"] < 15
+    if with_world_total:
+        parts = failures["the sum of destinations does not exceed the world total"]
+        assert parts.unexpected_count == 1
+        assert parts.examples[0]["period"] == "2025-07-01" and parts.examples[0]["world_t"] == pytest.approx(5577)
+        assert parts.examples[0]["destinations_t"] > 5577 + 1900
+    assert {name for name, *_ in stored} == set(failures)
+    assert "quality gate blocked publishing" in result.summary()
+
+
+def test_freshness_is_judged_against_the_injected_date(tmp_path: Path) -> None:
+    with loaded_lake(tmp_path / "lake", *HEADLINE[-2:]) as con:  # November (two vintages) and December 2025
+        fresh = run_gate(con, "run-fresh", tmp_path / "a", today=date(2026, 1, 15), suites=["exports_monthly"])
+        stale = run_gate(con, "run-stale", tmp_path / "b", today=date(2026, 6, 30), suites=["exports_monthly"])
+        future = run_gate(con, "run-past", tmp_path / "c", today=date(2025, 12, 10), suites=["exports_monthly"])
+    freshness = "the latest month is as recent as the release calendar allows"
+    assert freshness not in {w.expectation for w in fresh.warnings}
+    (late,) = [w for w in stale.warnings if w.expectation == freshness]
+    assert late.examples == ({"series_id": "gacc_rare_earths", "latest_period": "2025-12-01",
+                              "expected_period": "2026-05-01", "today": "2026-06-30"},)  # fmt: skip
+    assert not stale.blocked
+    # Seen from 10 December 2025, a December figure is from the future: a parsing error, which blocks.
+    assert "no period after the last complete month" in {f.expectation for f in future.failures}
+
+
+def test_survey_identities_the_loaders_missed_block_publishing(tmp_path: Path) -> None:
+    """The survey suites on the curated tables the models build: 150 approved of 141 applications."""
+    from reewatch.curate import build_curated
+
+    with loaded_lake(tmp_path / "lake", HEADLINE[-1]) as con:
+        release = "a" * 64
+        con.execute(
+            "INSERT INTO releases (release_id, file_name, layout, vintage, vintage_rank, status, rows_in, rows_loaded, "
+            "rows_quarantined, landed_at, ingested_at) VALUES (?, 'survey.csv', 'survey_csv', 'survey', 0, 'loaded', "
+            "4, 4, 0, now(), now())",
+            [release],
+        )
+        for row, (metric, value) in enumerate([("applications", 141), ("approved", 150), ("pending", 121),
+                                               ("rejected", 1)], start=2):  # fmt: skip
+            con.execute(
+                "INSERT INTO survey_results (release_id, source_row, survey_id, publisher, fieldwork_start, "
+                "fieldwork_end, as_of, published_on, unit_of_count, metric, value, unit, basis) VALUES (?, ?, "
+                "'test_2025_09_licences', 'A chamber', DATE '2025-08-01', DATE '2025-08-20', DATE '2025-09-01', "
+                "DATE '2025-09-10', 'application', ?, ?, 'count', 'published')",
+                [release, str(row), metric, value],
+            )
+        build_curated(con)
+        result = run_gate(con, "run-surveys", tmp_path / "docs", today=TODAY,
+                          suites=["licence_surveys", "survey_metrics"])  # fmt: skip
+
+    assert result.blocked
+    failures = {(f.suite, f.expectation) for f in result.failures}
+    assert ("licence_surveys", "approved ≤ applications") in failures
+    assert ("licence_surveys", "approved + pending + rejected = applications when all are given") in failures
+    assert ("licence_surveys", "approval_rate_pct within 0–100") in failures
+    assert ("survey_metrics", "approved ≤ applications, affected ≤ respondents") in failures
+    example = next(f for f in result.failures if f.expectation == "approved ≤ applications").examples[0]
+    assert example == {"survey_id": "test_2025_09_licences", "applications": 141, "approved": 150}
+
+
+def test_a_check_that_cannot_run_fails_closed(tmp_path: Path) -> None:
+    suites = tmp_path / "suites"
+    suites.mkdir()
+    (suites / "releases.json").write_text(
+        '{"name": "releases", "meta": {"table": "releases", "grain": ["release_id"]}, "expectations": ['
+        '{"type": "unexpected_rows_expectation", "kwargs": {"unexpected_rows_query": "SELECT no_such_column FROM {batch}"},'
+        ' "description": "a broken check", "meta": {"severity": "error", "why": "its SQL names a missing column"}},'
+        '{"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "release_id"},'
+        ' "description": "release_id is never null", "meta": {"severity": "error", "why": "keys"}}]}',
+        encoding="utf-8",
+    )
+    with loaded_lake(tmp_path / "lake", HEADLINE[-1]) as con:
+        result = run_gate(con, "run-broken", tmp_path / "docs", today=TODAY, suites_directory=suites)
+    assert result.blocked
+    (broken,) = result.failures
+    assert broken.expectation == "a broken check" and broken.observed.startswith("check could not run:")
+    assert "no_such_column" in broken.observed and broken.unexpected_count is None
+
+
+def test_importing_the_gate_does_not_import_great_expectations() -> None:
+    program = "import sys, reewatch.quality; print('great_expectations' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"
