@@ -19,7 +19,7 @@ import polars as pl
 
 from reewatch.contracts import Violation, check_observations, check_table
 from reewatch.identities import suspected_unit_errors
-from reewatch.lake import Lake, LakeObject
+from reewatch.lake import Lake, LakeError, LakeObject
 from reewatch.sources import ParsedRelease, UnreadableRelease, parse_release_file
 from reewatch.sources.base import record_json
 from reewatch.warehouse import transaction
@@ -100,36 +100,16 @@ def load_release(
     transaction), and a reload first clears whatever a crashed or failed load left behind.
     """
     size = path.stat().st_size
-    parsed: ParsedRelease | None = None
     try:
         _clear_release(con, release_id)
-        parsed = parse_release_file(path, file_name)
-        violations: list[Violation] = []
-        progress = Progress(file_name)
-        for batch in parsed.batches():
-            passed, found = check_observations(batch)
-            violations += found
-            _insert_batch(con, release_id, passed)
-            progress.update(parsed.rows_in)
-        progress.done()
-        violations += suspected_unit_errors(con, release_id)
-        for table, frame in parsed.tables.items():
-            passed_rows, found = check_table(table, pl.from_pandas(frame))
-            violations += found
-            _insert_table(con, table, release_id, passed_rows)
-    except UnreadableRelease as exc:
+        parsed, violations = _load_rows(con, release_id, path, file_name)
+    except (UnreadableRelease, _ParserBug) as exc:
         outcome = ReleaseOutcome(release_id, file_name, "failed", 0, 0, 0, f"{file_name}: {exc}")
         log.error("%s", outcome.message)
         with transaction(con):
             _clear_release(con, release_id)
             _record_release(con, outcome, landing_key, None, landed_at, size, run_id)
-        if parsed is not None:
-            parsed.close()
         return outcome
-    except BaseException:
-        if parsed is not None:
-            parsed.close()
-        raise
 
     quarantine = [(r.source_row, r.rule, r.message) for r in parsed.rejects]
     quarantine += [(v.source_row, v.rule, v.message) for v in violations]
@@ -207,6 +187,45 @@ class Progress:
     def done(self) -> None:
         if self.tty and self.shown:
             sys.stderr.write("\n")
+
+
+class _ParserBug(Exception):
+    """A parser failed in a way it should have named: the file is recorded as failed and the run goes on."""
+
+
+def _load_rows(
+    con: duckdb.DuckDBPyConnection, release_id: str, path: Path, file_name: str
+) -> tuple[ParsedRelease, list[Violation]]:
+    """Parse, check and insert a release's rows (batch by batch); return the parse and the rule violations."""
+    parsed: ParsedRelease | None = None
+    try:
+        parsed = parse_release_file(path, file_name)
+        violations: list[Violation] = []
+        progress = Progress(file_name)
+        for batch in parsed.batches():
+            passed, found = check_observations(batch)
+            violations += found
+            _insert_batch(con, release_id, passed)
+            progress.update(parsed.rows_in)
+        progress.done()
+        violations += suspected_unit_errors(con, release_id)
+        for table, frame in parsed.tables.items():
+            passed_rows, found = check_table(table, pl.from_pandas(frame))
+            violations += found
+            _insert_table(con, table, release_id, passed_rows)
+    except (UnreadableRelease, LakeError, duckdb.IOException, MemoryError):
+        if parsed is not None:
+            parsed.close()
+        raise
+    except Exception as exc:  # a parser bug must not stop the other files; replay fixes the file later
+        if parsed is not None:
+            parsed.close()
+        log.exception("unexpected error while parsing %s", file_name)
+        raise _ParserBug(
+            f"reewatch could not parse it ({type(exc).__name__}: {exc}) — a bug to report; the bytes are kept in "
+            f"raw/{release_id}, `reewatch replay {release_id[:12]}` loads it once fixed"
+        ) from exc
+    return parsed, violations
 
 
 def _summary(file_name: str, parsed: ParsedRelease, loaded: int, quarantine: list[tuple[str, str, str]]) -> str:

@@ -144,5 +144,14 @@ def read_csv_grid(data: bytes) -> list[GridRow]:
     return rows
 
 
+def csv_header(text: str) -> list[str]:
+    """The cells of the first line of CSV text; [] when it is no CSV line at all (detection must never raise)."""
+    lines = text.splitlines()
+    try:
+        return [cell.strip() for cell in next(csv.reader(io.StringIO(lines[0] if lines else "")), [])]
+    except csv.Error:
+        return []
+
+
 def record_json(record: dict[str, Any]) -> str:
     return json.dumps(record, ensure_ascii=False, default=str)

@@ -10,8 +10,6 @@ value is still kept) and a warning, never a zero.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import re
 from dataclasses import dataclass, field
@@ -26,6 +24,7 @@ from reewatch.sources.base import (
     ParsedRelease,
     Reject,
     UnreadableRelease,
+    csv_header,
     decode_text,
     read_csv_grid,
 )
@@ -54,9 +53,7 @@ def detect(data: bytes, name: str) -> bool:
     if text.startswith(("{", "[")):
         # A cheap look at the key names; `parse` checks the shape and says what is wrong with a broken file.
         return all(f'"{key}"' in text for key in REQUIRED_FIELDS)
-    first_line = text.split("\n", 1)[0]
-    header = {cell.strip() for cell in next(csv.reader(io.StringIO(first_line)), [])}
-    return set(REQUIRED_FIELDS) <= header
+    return set(REQUIRED_FIELDS) <= set(csv_header(text))
 
 
 def parse(data: bytes, name: str) -> ParsedRelease:

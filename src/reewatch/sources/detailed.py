@@ -9,8 +9,6 @@ US dollars, one file per currency; both merge into one observation set.
 from __future__ import annotations
 
 import codecs
-import csv
-import io
 import re
 import tempfile
 import unicodedata
@@ -24,7 +22,7 @@ import pandas as pd
 import polars as pl
 
 from reewatch.partners import partner_table
-from reewatch.sources.base import BATCH_SCHEMA, ParsedRelease, UnreadableRelease
+from reewatch.sources.base import BATCH_SCHEMA, ParsedRelease, UnreadableRelease, csv_header
 from reewatch.units import mass_spellings, scale_of
 from reewatch.warehouse import connect
 
@@ -80,7 +78,7 @@ def _read_header(head: bytes) -> _Header | None:
         text = line.decode("utf-8-sig" if encoding == "utf-8" else encoding)
     except UnicodeDecodeError:
         return None
-    first = next(csv.reader(io.StringIO(text.strip())), [])
+    first = csv_header(text.strip())
     names: list[str] = []
     value: tuple[str, float, str] | None = None
     for cell in first:

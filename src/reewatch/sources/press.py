@@ -9,13 +9,18 @@ Quantities are stored in tonnes: a figure in kg (or another mass unit) is conver
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Any
 
 import pandas as pd
 
-from reewatch.sources.base import OBSERVATION_COLUMNS, ParsedRelease, Reject, UnreadableRelease, read_csv_grid
+from reewatch.sources.base import (
+    OBSERVATION_COLUMNS,
+    ParsedRelease,
+    Reject,
+    UnreadableRelease,
+    csv_header,
+    read_csv_grid,
+)
 from reewatch.units import parse_number, scale_of
 
 LAYOUT = "press_figures_csv"
@@ -31,9 +36,8 @@ def detect(data: bytes, name: str) -> bool:
     """A press-figures file by content: its first line is a header naming every required field."""
     if b"\x00" in data[:4096]:
         return False
-    first_line = data[:4096].decode("utf-8-sig", errors="ignore").lstrip().split("\n", 1)[0]
-    header = {cell.strip().lower() for cell in next(csv.reader(io.StringIO(first_line)), [])}
-    return set(REQUIRED_FIELDS) <= header
+    header = csv_header(data[:4096].decode("utf-8-sig", errors="ignore").lstrip())
+    return set(REQUIRED_FIELDS) <= {cell.lower() for cell in header}
 
 
 def parse(data: bytes, name: str) -> ParsedRelease:
