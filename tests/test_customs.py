@@ -115,4 +115,3 @@ def test_replay_reloads_from_raw_without_duplicating(tmp_path: Path) -> None:
         assert con.execute("SELECT count(*) FROM releases").fetchone() == (2,)
         prefix = archived_releases(con, None)[0][0][:10]
         assert len(archived_releases(con, [prefix])) == 1
-
