@@ -26,7 +26,7 @@ def test_extensions_load_from_the_wheels_with_autoinstall_off(tmp_path: Path) ->
 
 def test_migrations_apply_once(tmp_path: Path) -> None:
     con = duckdb.connect(str(tmp_path / "w.duckdb"))
-    assert migrate(con) == ["001_core.sql", "002_surveys_reference_claims.sql"]
+    assert migrate(con) == ["001_core.sql", "002_surveys_reference_claims.sql", "003_latest_survey_results.sql"]
     assert migrate(con) == []
     tables = {row[0] for row in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
     assert {"releases", "observations", "quarantined_rows", "publications", "runs"} <= tables

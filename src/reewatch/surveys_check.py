@@ -18,21 +18,7 @@ def survey_mismatch_warnings(con: duckdb.DuckDBPyConnection) -> list[tuple[str |
     the latest microdata aggregate differ (in value, unit or unit_of_count)."""
     rows = con.execute(
         """
-        WITH landed AS (
-            SELECT release_id, min(landed_at) AS landed_at, arg_min(file_name, landed_at) AS file_name
-            FROM releases
-            WHERE status IN ('loaded', 'partly_quarantined')
-            GROUP BY release_id
-        ),
-        latest AS (
-            SELECT s.*, l.file_name
-            FROM survey_results s
-            JOIN landed l USING (release_id)
-            QUALIFY row_number() OVER (
-                PARTITION BY s.survey_id, s.metric, s.basis
-                ORDER BY coalesce(s.published_on, DATE '1900-01-01') DESC, l.landed_at DESC, s.release_id DESC
-            ) = 1
-        )
+        WITH latest AS (SELECT * FROM latest_survey_results)  -- migrations/003
         SELECT m.release_id, p.survey_id, p.metric,
                p.value, p.unit, p.unit_of_count, p.file_name, p.source_row,
                m.value, m.unit, m.unit_of_count, m.file_name, m.source_row

@@ -10,21 +10,8 @@
 -- column release_id: SHA-256 of the file the figure came from (raw/<release_id> in the lake).
 -- column unit_of_count: What one counted thing is: application (licence applications) or company (responding companies); "19 of 141" counted applications, not applicants.
 -- column basis: published (a figure the publisher released) or microdata (aggregated by reewatch from respondent microdata).
-WITH landed AS (
-    SELECT release_id, min(landed_at) AS landed_at
-    FROM releases
-    WHERE status IN ('loaded', 'partly_quarantined')
-    GROUP BY release_id
-),
-latest AS (
-    -- A survey re-published in a later file: that file's figure.
-    SELECT s.*
-    FROM survey_results s
-    JOIN landed l USING (release_id)
-    QUALIFY row_number() OVER (
-        PARTITION BY s.survey_id, s.metric, s.basis
-        ORDER BY coalesce(s.published_on, DATE '1900-01-01') DESC, l.landed_at DESC, s.release_id DESC
-    ) = 1
+WITH latest AS (
+    SELECT * FROM latest_survey_results  -- migrations/003: the current figure per survey, metric, basis
 ),
 chosen AS (
     -- The published figure where there is one, else the one aggregated from microdata.
