@@ -15,6 +15,7 @@ from typing import Any
 
 import duckdb
 from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from flows.deployments import warehouse_slot
@@ -78,8 +79,27 @@ def curate(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, int]:
 
 
 @task(name="quality gate", cache_policy=NO_CACHE)
-def quality_gate(con: duckdb.DuckDBPyConnection, run_id: str, docs_dir: Path) -> GateResult:
-    return run_gate(con, run_id, docs_dir)
+def quality_gate(con: duckdb.DuckDBPyConnection, run_id: str, docs_dir: Path, report_uri: str) -> GateResult:
+    gate = run_gate(con, run_id, docs_dir)
+    create_markdown_artifact(markdown=gate_markdown(gate, report_uri), key="reewatch-quality-gate",
+                             description=gate.summary())  # fmt: skip
+    return gate
+
+
+def gate_markdown(gate: GateResult, report_uri: str) -> str:
+    """The Prefect artifact of a gate: one row per suite, then the failing expectations and the report's link."""
+    lines = [
+        f"**{gate.summary()}**",
+        "",
+        "| suite | passed | warnings | failed |",
+        "|---|---:|---:|---:|",
+        *(f"| {suite} | {c.passed} | {c.warnings} | {c.failed} |" for suite, c in gate.counts.items()),
+        "",
+        *(f"- {o.severity}: {o.suite} — {o.expectation} ({o.observed})" for o in [*gate.failures, *gate.warnings]),
+        "",
+        f"Report: {report_uri}",
+    ]
+    return "\n".join(lines)
 
 
 @task(name="publish version", **_IO)
@@ -166,7 +186,7 @@ def reewatch_run(
         else:
             counts = curate(con, run_id)
             docs_dir = warehouse.work_dir / "quality" / run_id
-            gate = quality_gate(con, run_id, docs_dir)
+            gate = quality_gate(con, run_id, docs_dir, store.uri(f"reports/{run_id}/index.html"))
             summary.quality = gate.to_dict()
             if gate.blocked:
                 # Nothing new is published: the previous publication stays exactly as it was (exit code 3).

@@ -205,7 +205,7 @@ def test_a_run_killed_before_publishing_is_published_by_the_next_run(cli, tmp_pa
     assert query_catalog(str(lake / "catalog.duckdb"), AUG_2025) == [(5792.0,)]
 
 
-def test_the_gate_blocks_a_hidden_unit_error_and_the_old_catalog_stays(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_the_gate_blocks_a_hidden_unit_error_and_the_old_catalog_stays(cli, prefect_api: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     lake = tmp_path / "lake"
     detailed = sorted((SAMPLES / "detailed").glob("*.csv"))
     first = cli("ingest", *map(str, detailed), "--lake", str(lake))
@@ -233,3 +233,11 @@ def test_the_gate_blocks_a_hidden_unit_error_and_the_old_catalog_stays(cli, tmp_
     assert "blocked" in report and "unit value" in report
     docs = lake / "reports" / "latest" / "data_docs" / "index.html"
     assert docs.exists() and "https://" not in docs.read_text(encoding="utf-8")
+    # The run left a Prefect artifact: suites with their counts, and the report's location.
+    import json
+    import urllib.request
+
+    with urllib.request.urlopen(f"{prefect_api}/artifacts/reewatch-quality-gate/latest", timeout=10) as response:
+        artifact = json.load(response)
+    assert "quality gate blocked publishing" in artifact["data"]
+    assert "| exports_monthly |" in artifact["data"] and "index.html" in artifact["data"]
