@@ -106,6 +106,9 @@ def test_same_file_twice_is_ingested_once_and_nothing_new_changes_nothing(cli, t
     assert releases == [("august-copy.csv", "duplicate", 0), ("2025-08_major_exports_usd.csv", "loaded", 7)]
     assert query_catalog(str(lake / "catalog.duckdb"), AUG_2025) == [(5792.0,)]
 
+    status = cli("status", "--lake", str(lake))
+    assert status.code == 0, status.output
+    assert "duplicate" in status.stdout and "loaded" in status.stdout and "published: " in status.stdout
     catalog_before = (lake / "catalog.duckdb").read_bytes()
     versions_before = sorted(p.name for p in (lake / "published").iterdir())
     again = cli("run", "--lake", str(lake))
