@@ -134,13 +134,13 @@ def loaded_lake(root: Path, *files: Path) -> Iterator[duckdb.DuckDBPyConnection]
     from reewatch.identities import record_identity_warnings
     from reewatch.ingest import ingest_landed, new_landing_files
     from reewatch.lake import open_lake
-    from reewatch.landing import land_bytes
+    from reewatch.landing import land_file
     from reewatch.warehouse import Warehouse
 
     settings = load_settings(str(root))
     lake = open_lake(settings.lake)
     for path in files:
-        land_bytes(lake, path.name, path.read_bytes())
+        land_file(lake, path, settings.state_dir)
     warehouse = Warehouse(settings, lake)
     with warehouse.writer() as con:
         for obj in new_landing_files(lake, con):

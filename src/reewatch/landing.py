@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from reewatch.config import Settings
-from reewatch.lake import Lake, open_lake, sha256_file, sha256_hex
+from reewatch.lake import Lake, open_lake, sha256_file
 
 DEMO_MARKER = ".reewatch-demo"
 SAMPLE_SUFFIXES = {".csv", ".xlsx", ".xls", ".json"}
@@ -21,26 +21,16 @@ def samples_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "samples"
 
 
-def land_bytes(lake: Lake, name: str, data: bytes, folder: str = "") -> str:
-    """Put one file into landing/ under its own name; a different file already there keeps its place."""
-    safe = Path(name).name  # never a path from the user's side: no '..', no folders
-    key = f"landing/{folder}{safe}"
-    if lake.exists(key) and sha256_hex(lake.read_bytes(key)) != sha256_hex(data):
-        stem, dot, suffix = safe.rpartition(".")
-        key = f"landing/{folder}{stem or suffix}-{sha256_hex(data)[:8]}{dot}{suffix if stem else ''}"
-    lake.write_bytes(key, data)
-    return key
-
-
-def land_file(lake: Lake, path: Path, work_dir: Path) -> str:
-    """The same as `land_bytes`, streaming from a local file (a detailed export can be gigabytes)."""
-    key = f"landing/{path.name}"
+def land_file(lake: Lake, path: Path, work_dir: Path, folder: str = "") -> str:
+    """Put one file into landing/ under its own name, streaming (a detailed export can be gigabytes); a different
+    file already there under that name keeps its place and this one gets a content suffix."""
+    key = f"landing/{folder}{path.name}"  # only the file's own name: no '..' or folders from the user's side
     if lake.exists(key):
         digest = sha256_file(path)
         with lake.local_copy(key, work_dir) as existing:
             if sha256_file(existing) != digest:
                 stem, dot, suffix = path.name.rpartition(".")
-                key = f"landing/{stem or suffix}-{digest[:8]}{dot}{suffix if stem else ''}"
+                key = f"landing/{folder}{stem or suffix}-{digest[:8]}{dot}{suffix if stem else ''}"
     lake.write_file(key, path)
     return key
 
@@ -58,5 +48,5 @@ def land_samples(settings: Settings) -> list[str]:
     for path in sorted(root.rglob("*")):
         if path.is_file() and path.suffix.lower() in SAMPLE_SUFFIXES:
             folder = "/".join(path.relative_to(root).parts[:-1])
-            keys.append(land_bytes(lake, path.name, path.read_bytes(), f"{folder}/" if folder else ""))
+            keys.append(land_file(lake, path, settings.state_dir, f"{folder}/" if folder else ""))
     return keys

@@ -214,7 +214,7 @@ def _stream(path: Path, header: _Header, parsed: ParsedRelease, state: dict[str,
             LEFT JOIN mass_units m ON m.unit = lower(t.quantity_unit)
         """  # noqa: S608 - names and factors come from our own tables, not from the file
         reader = con.execute(sql).to_arrow_reader(BATCH_ROWS)
-        last_row = 1
+        last_row, latest = 1, date.min
         for batch in reader:
             frame = pl.from_arrow(batch)
             assert isinstance(frame, pl.DataFrame)
@@ -223,9 +223,12 @@ def _stream(path: Path, header: _Header, parsed: ParsedRelease, state: dict[str,
             ).select(list(BATCH_SCHEMA))
             if frame.height:  # rows come in file order within a batch, but batches need not end on the last
                 last_row = max(last_row, int(frame["source_row"].cast(pl.Int64).max()))  # type: ignore[arg-type]
+                batch_latest = frame["period"].max()
+                if isinstance(batch_latest, date) and batch_latest > latest:
+                    latest = batch_latest
             parsed.rows_in = last_row - 1
             yield frame.cast(BATCH_SCHEMA)  # type: ignore[arg-type]
-        parsed.published_on = _estimated_publication(con, csv_path, header)
+        parsed.published_on = _estimated_publication(latest if latest > date.min else None)
     except Exception as exc:  # DuckDB's CSV errors name the line: keep them, drop the stack
         if "duckdb" in type(exc).__module__:
             raise UnreadableRelease(f"cannot read the CSV: {str(exc).splitlines()[0]}") from None
@@ -234,12 +237,9 @@ def _stream(path: Path, header: _Header, parsed: ParsedRelease, state: dict[str,
         con.close()
 
 
-def _estimated_publication(con: Any, csv_path: Path, header: _Header) -> date | None:
-    """Detailed data come out around the 20th of the month after the latest period in the file."""
-    row = con.execute(
-        f"SELECT max(try_strptime(trim(period), '%Y%m')::DATE) FROM {_read_csv_sql(csv_path, header)}"  # noqa: S608
-    ).fetchone()
-    latest = row[0] if row else None
+def _estimated_publication(latest: date | None) -> date | None:
+    """Detailed data come out around the 20th of the month after the latest period in the file (read during the
+    stream: no second scan of a large file)."""
     if latest is None:
         return None
     return date(latest.year + (latest.month == 12), latest.month % 12 + 1, 20)
