@@ -80,6 +80,19 @@ class Settings(BaseSettings):
     keep_versions: int = Field(default=12, ge=1)
     """How many published versions stay in `published/` for time travel (`REEWATCH_KEEP_VERSIONS`)."""
 
+    workers: int = Field(default=1, ge=1)
+    """Releases parsed and checked at once (`--workers`, `REEWATCH_WORKERS`). 1 stages them one by one in the
+    run's own process; more starts a local Dask cluster of that many worker processes for the run."""
+
+    dask_address: str | None = None
+    """An existing Dask scheduler, e.g. `tcp://10.0.0.5:8786` (`REEWATCH_DASK_ADDRESS`): releases are staged on its
+    workers instead of a local cluster. Its workers need reewatch installed and the same lake credentials."""
+
+    @property
+    def scale_out(self) -> bool:
+        """True when releases are staged on Dask rather than in the run's own process."""
+        return self.workers > 1 or bool(self.dask_address)
+
     @field_validator("lake")
     @classmethod
     def _lake_is_folder_or_s3(cls, value: str) -> str:
