@@ -11,7 +11,7 @@ import pandera.polars as pa
 import polars as pl
 
 from reewatch.contracts import register
-from reewatch.contracts.base import RowRule, TableContract
+from reewatch.contracts.base import MAX_MAGNITUDE, RowRule, TableContract, within_magnitude
 
 EDITION_PATTERN = r"^MCS\d{4}$"
 FIRST_YEAR, LAST_YEAR = 1990, 2100
@@ -82,6 +82,14 @@ USGS_FIGURES = TableContract(
             lambda: _non_negative("reserves_t_reo"),
             lambda r: f"{r['country']} {r['year']} reserves are negative: {_tonnes(r, 'reserves_t_reo')}",
         ),
+        RowRule(
+            "plausible_magnitude",
+            lambda: within_magnitude("mine_production_t_reo") & within_magnitude("reserves_t_reo"),
+            lambda r: (
+                f"{r['country']} {r['year']}: production {_tonnes(r, 'mine_production_t_reo')} t or reserves "
+                f"{_tonnes(r, 'reserves_t_reo')} t is beyond {MAX_MAGNITUDE:.0e}"
+            ),
+        ),
     ),
 )
 
@@ -141,6 +149,11 @@ PRESS_CLAIMS = TableContract(
             "value_positive",
             _value_positive,
             lambda r: f"value {r['value']!r} is not a positive number of tonnes",
+        ),
+        RowRule(
+            "plausible_magnitude",
+            lambda: within_magnitude("value"),
+            lambda r: f"value {r['value']:.3g} t is beyond {MAX_MAGNITUDE:.0e}: no claim is that large",
         ),
         RowRule(
             "unit_is_tonnes",

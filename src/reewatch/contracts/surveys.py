@@ -15,7 +15,7 @@ from typing import Any
 import pandera.polars as pa
 import polars as pl
 
-from reewatch.contracts.base import RowRule, TableContract, Violation
+from reewatch.contracts.base import MAX_MAGNITUDE, RowRule, TableContract, Violation, within_magnitude
 
 UNITS = ("count", "pct")
 UNITS_OF_COUNT = ("application", "company")
@@ -97,6 +97,11 @@ ROW_RULES: tuple[RowRule, ...] = (
         "count_non_negative",
         lambda: _count(pl.col("value") < 0),
         lambda r: f"{_figure(r)}: a count cannot be negative",
+    ),
+    RowRule(
+        "plausible_magnitude",
+        lambda: within_magnitude("value"),
+        lambda r: f"{_figure(r)}: beyond {MAX_MAGNITUDE:.0e}, no survey counts that many",
     ),
     RowRule(
         "count_integral",

@@ -22,7 +22,7 @@ import pandas as pd
 import polars as pl
 
 from reewatch.partners import partner_table
-from reewatch.sources.base import BATCH_SCHEMA, ParsedRelease, UnreadableRelease, csv_header
+from reewatch.sources.base import BATCH_SCHEMA, ParsedRelease, Reject, UnreadableRelease, csv_header
 from reewatch.units import mass_spellings, scale_of
 from reewatch.warehouse import connect
 
@@ -154,11 +154,15 @@ def _utf8_copy(path: Path, encoding: str) -> Path:
 
 
 def _read_csv_sql(csv_path: Path, header: _Header) -> str:
-    columns = ", ".join(f"'{name or f'ignored_{i}'}': 'VARCHAR'" for i, name in enumerate(header.names))
+    """The file's columns as VARCHAR, plus `_overflow`: the first cell past the header's width (a row with more
+    cells than the header, e.g. an unquoted comma in a name, is misaligned and must not load)."""
+    names = [name or f"ignored_{i}" for i, name in enumerate(header.names)] + ["_overflow"]
+    columns = ", ".join(f"'{name}': 'VARCHAR'" for name in names)
     path = str(csv_path).replace("'", "''")
+    # The dialect is stated, not sniffed: the sniffer gives up on a file with no data row or a ragged one.
     return (
-        f"read_csv('{path}', columns = {{{columns}}}, header = false, skip = 1, quote = '\"', "
-        "null_padding = true, ignore_errors = false, strict_mode = false)"
+        f"read_csv('{path}', columns = {{{columns}}}, header = false, skip = 1, delim = ',', quote = '\"', "
+        "escape = '\"', auto_detect = false, null_padding = true, ignore_errors = false, strict_mode = false)"
     )
 
 
@@ -194,7 +198,7 @@ def _stream(path: Path, header: _Header, parsed: ParsedRelease, state: dict[str,
                        trim(partner_name) AS partner_name,
                        {"trim(trade_mode)" if has_mode else "NULL"} AS trade_mode,
                        quantity, trim(quantity_unit) AS quantity_unit,
-                       value
+                       value, _overflow IS NOT NULL AS ragged
                 FROM src
                 LEFT JOIN partner_names p ON p.name = lower(regexp_replace(trim(src.partner_name), '\\s+', ' ', 'g'))
             )
@@ -206,35 +210,62 @@ def _stream(path: Path, header: _Header, parsed: ParsedRelease, state: dict[str,
                        {{'measure': CASE WHEN m.factor IS NULL THEN 'quantity' ELSE 'quantity_t' END,
                          'value': TRY_CAST(replace(t.quantity, ',', '') AS DOUBLE) * coalesce(m.factor, 1),
                          'published_value': t.quantity, 'published_unit': t.quantity_unit}},
-                       {{'measure': '{header.value_measure}',
-                         'value': TRY_CAST(replace(t.value, ',', '') AS DOUBLE) * {header.value_factor},
-                         'published_value': t.value, 'published_unit': '{header.value_unit}'}}
-                   ], recursive := true)
+                       {{'measure': $value_measure,
+                         'value': TRY_CAST(replace(t.value, ',', '') AS DOUBLE) * $value_factor,
+                         'published_value': t.value, 'published_unit': $value_unit}}
+                   ], recursive := true),
+                   t.ragged
             FROM typed t
             LEFT JOIN mass_units m ON m.unit = lower(t.quantity_unit)
-        """  # noqa: S608 - names and factors come from our own tables, not from the file
-        reader = con.execute(sql).to_arrow_reader(BATCH_ROWS)
+        """  # noqa: S608 - only our own names and tables; what comes from the header is bound as a parameter
+        # The money unit is printed in the file's header: it is bound, never spliced into the SQL.
+        parameters = {
+            "value_measure": header.value_measure,
+            "value_factor": header.value_factor,
+            "value_unit": header.value_unit,
+        }
+        reader = con.execute(sql, parameters).to_arrow_reader(BATCH_ROWS)
         last_row, latest = 1, date.min
         for batch in reader:
             frame = pl.from_arrow(batch)
             assert isinstance(frame, pl.DataFrame)
+            if frame.height:  # rows come in file order within a batch, but batches need not end on the last
+                last_row = max(last_row, int(frame["source_row"].cast(pl.Int64).max()))  # type: ignore[arg-type]
+            frame = _drop_ragged(frame, header, parsed)
             frame = frame.with_columns(
                 pl.col("published_value").fill_null(""), pl.col("value").cast(pl.Float64)
             ).select(list(BATCH_SCHEMA))
-            if frame.height:  # rows come in file order within a batch, but batches need not end on the last
-                last_row = max(last_row, int(frame["source_row"].cast(pl.Int64).max()))  # type: ignore[arg-type]
+            if frame.height:
                 batch_latest = frame["period"].max()
                 if isinstance(batch_latest, date) and batch_latest > latest:
                     latest = batch_latest
             parsed.rows_in = last_row - 1
             yield frame.cast(BATCH_SCHEMA)  # type: ignore[arg-type]
         parsed.published_on = _estimated_publication(latest if latest > date.min else None)
+        if parsed.rows_in == 0:
+            parsed.warnings.append("the export has a header but no data rows")
     except Exception as exc:  # DuckDB's CSV errors name the line: keep them, drop the stack
         if "duckdb" in type(exc).__module__:
             raise UnreadableRelease(f"cannot read the CSV: {str(exc).splitlines()[0]}") from None
         raise
     finally:
         con.close()
+
+
+def _drop_ragged(frame: pl.DataFrame, header: _Header, parsed: ParsedRelease) -> pl.DataFrame:
+    """Quarantine rows with more cells than the header (rule row_shape) and return the others."""
+    ragged = frame.filter(pl.col("ragged"))
+    for source_row in ragged["source_row"].unique(maintain_order=True):
+        parsed.rejects.append(
+            Reject(
+                str(source_row),
+                "row_shape",
+                f"line {source_row} has more cells than the header's {len(header.names)}: a comma inside an "
+                "unquoted name shifts every value after it",
+                {},  # the loader looks the line up in the file (raw_lookup)
+            )
+        )
+    return frame.filter(~pl.col("ragged"))
 
 
 def _estimated_publication(latest: date | None) -> date | None:
