@@ -162,8 +162,12 @@ def sparse_bomb() -> bytes:
 
 def survey_sparse_bomb() -> bytes:
     """A survey workbook (read whole, no row cap) with one cell a million rows down and eight columns wide."""
-    book = xlsx([["survey_id", "publisher", "published_on", "metric", "value", "unit", "unit_of_count", "scope"],
-                 ["hostile_2019_sparse", "Hostile", "2019-05-01", "applications", "3", "count", "application", "x"]])
+    book = xlsx(
+        [
+            ["survey_id", "publisher", "published_on", "metric", "value", "unit", "unit_of_count", "scope"],
+            ["hostile_2019_sparse", "Hostile", "2019-05-01", "applications", "3", "count", "application", "x"],
+        ]
+    )
     far = b'<row r="1048576"><c r="H1048576" t="inlineStr"><is><t>x</t></is></c></row>'
     sheet = _sheet_xml(book).replace(b"</sheetData>", far + b"</sheetData>")
     return _deterministic_zip(book, {"xl/worksheets/sheet1.xml": sheet})
@@ -219,7 +223,7 @@ def headline_files() -> dict[str, bytes]:
         [
             [DDE, "Ton", "12.0", "1.5", "30.0", "3.9"],
             ["@SUM(1+1)*cmd|' /C calc'!A0", "Ton", "12.0", "1.5", "30.0", "3.9"],
-            ["+HYPERLINK(\"http://127.0.0.1:9/\",\"x\")", "Ton", "12.0", "1.5", "30.0", "3.9"],
+            ['+HYPERLINK("http://127.0.0.1:9/","x")', "Ton", "12.0", "1.5", "30.0", "3.9"],
             ["Hostile formula figure", "Ton", "=1+1", "1.5", "30.0", "3.9"],
         ],
     )
@@ -237,7 +241,7 @@ def headline_files() -> dict[str, bytes]:
         [
             [SQL, "Ton", "12.0", "1.5", "30.0", "3.9"],
             [SQL_DQ, "Ton", "12.0", "1.5", "30.0", "3.9"],
-            ["Hostile \"quoted\" name", "Ton'", "12.0", "1.5", "30.0", "3.9"],
+            ['Hostile "quoted" name', "Ton'", "12.0", "1.5", "30.0", "3.9"],
         ],
     )
     lookalike_header = headline(
@@ -305,7 +309,10 @@ def headline_files() -> dict[str, bytes]:
 # The other layouts
 # --------------------------------------------------------------------------------------------------------------
 
-DETAILED_HEADER = "数据年月,商品编码,商品名称,贸易伙伴编码,贸易伙伴名称,贸易方式,第一数量,第一计量单位,第二数量,第二计量单位,美元"
+DETAILED_HEADER = ",".join(
+    ["数据年月", "商品编码", "商品名称", "贸易伙伴编码", "贸易伙伴名称", "贸易方式",
+     "第一数量", "第一计量单位", "第二数量", "第二计量单位", "美元"]
+)  # fmt: skip
 
 
 def detailed_files() -> dict[str, bytes]:
@@ -326,10 +333,11 @@ def detailed_files() -> dict[str, bytes]:
         ["201903", code, "Hostile compound", "502", SCRIPT, "一般贸易", "1000", "千克", "", "", "50000"],
     ]
     body = "\r\n".join([DETAILED_HEADER, *(",".join(_csv_cell(c) for c in row) for row in rows)]) + "\r\n"
-    ragged = DETAILED_HEADER + "\r\n" + "201903," + code + ",x,502,美国,一般贸易,1000,千克,,,50000" + ",extra" * 40 + "\r\n"
+    ragged = f"{DETAILED_HEADER}\r\n201903,{code},x,502,美国,一般贸易,1000,千克,,,50000{',extra' * 40}\r\n"
     sql_header = DETAILED_HEADER.replace("美元", "美元 (x'); DROP TABLE releases; --)") + "\r\n"
     sql_header += f"201904,{code},Hostile compound,502,美国,一般贸易,1000,千克,,,50000\r\n"
-    lookalike = DETAILED_HEADER.replace("数据年月", "Реriod") + "\r\n" + f"201904,{code},x,502,美国,一般贸易,1,千克,,,5\r\n"
+    lookalike = DETAILED_HEADER.replace("数据年月", "Реriod")  # Cyrillic 'Р' and 'е'
+    lookalike += f"\r\n201904,{code},x,502,美国,一般贸易,1,千克,,,5\r\n"
     return {
         "detailed_header_only.csv": (DETAILED_HEADER + "\r\n").encode("utf-8-sig"),
         "detailed_hostile_rows.csv": body.encode("utf-8-sig"),
@@ -403,11 +411,18 @@ def survey_files() -> dict[str, bytes]:
         row("hostile_2019_04_nan", "applications", "NaN"),
         row("hostile_2019_04_huge", "applications", "1e308"),
         row("hostile_2019_04_inf", "applications", "1e999"),
-        row("hostile_2031_future", "applications", "10", published_on="2031-01-01", as_of="2031-01-01",
-            fieldwork_end="2031-01-01"),
+        row(
+            "hostile_2031_future",
+            "applications",
+            "10",
+            published_on="2031-01-01",
+            as_of="2031-01-01",
+            fieldwork_end="2031-01-01",
+        ),
         row(SQL, "applications", "3", publisher=SQL_DQ),
-        row("hostile_2019_05_markup", "applications", "3", publisher=SCRIPT, scope=IMG,
-            source_url="javascript:alert(1)"),
+        row(
+            "hostile_2019_05_markup", "applications", "3", publisher=SCRIPT, scope=IMG, source_url="javascript:alert(1)"
+        ),
         row("hostile_2019_05_formula", "applications", "3", publisher=DDE, scope="=1+1"),
         row(ok, "applications", "11"),  # the same metric twice, disagreeing
     ]

@@ -85,8 +85,10 @@ ROW_RULES: tuple[RowRule, ...] = (
     RowRule(
         "number_parses",
         _number_parses,
-        lambda r: f"'{r['published_value']}' in {r['measure']} ({r['basis']}) is not a number"
-        + (" (it is or scales to infinity)" if r["value"] is not None and math.isinf(r["value"]) else ""),
+        lambda r: (
+            f"'{r['published_value']}' in {r['measure']} ({r['basis']}) is not a number"
+            + (" (it is or scales to infinity)" if r["value"] is not None and math.isinf(r["value"]) else "")
+        ),
     ),
     RowRule(
         "plausible_magnitude",

@@ -328,7 +328,8 @@ def _reference_row(ref: str, fields: dict[str, str], figures: _Figures) -> Rejec
     if not fields["country"].strip():
         return Reject(ref, "no_country", "the row names no country", raw)
     if lookalikes := lookalike_letters(fields["country"]):
-        return Reject(ref, "lookalike_letters", f"country {fields['country']!r} mixes in look-alikes ({lookalikes})", raw)
+        message = f"country {fields['country']!r} mixes in look-alikes ({lookalikes})"
+        return Reject(ref, "lookalike_letters", message, raw)
     values: dict[str, Figure] = {}
     for measure in ("mine_production_t_reo", "reserves_t_reo"):
         try:
