@@ -7,6 +7,8 @@ USGS parser (rule `country_within_world`).
 
 from __future__ import annotations
 
+from datetime import date
+
 import pandera.polars as pa
 import polars as pl
 
@@ -105,6 +107,12 @@ def _period_matches_basis() -> pl.Expr:
     )
 
 
+def _period_not_in_future() -> pl.Expr:
+    today = date.today()
+    latest = pl.when(pl.col("basis") == "year").then(pl.lit(str(today.year))).otherwise(pl.lit(f"{today:%Y-%m}"))
+    return ~(pl.col("period") > latest).fill_null(False)  # text compare: YYYY-MM and YYYY sort as dates do
+
+
 def _value_positive() -> pl.Expr:
     value = pl.col("value")
     return (value.is_not_null() & value.is_finite() & (value > 0)).fill_null(False)
@@ -140,6 +148,11 @@ PRESS_CLAIMS = TableContract(
             lambda r: f"basis {r['basis']!r} is not one of {', '.join(CLAIM_BASES)}",
         ),
         RowRule("period_format", _period_matches_basis, _period_message),
+        RowRule(
+            "period_not_in_future",
+            _period_not_in_future,
+            lambda r: f"period {r['period']} lies in the future: no figure can have been reported for it yet",
+        ),
         RowRule(
             "partner_code",
             lambda: pl.col("partner").str.contains(PARTNER_PATTERN),
