@@ -333,7 +333,9 @@ def detailed_files() -> dict[str, bytes]:
         ["201903", code, "Hostile compound", "502", SCRIPT, "一般贸易", "1000", "千克", "", "", "50000"],
     ]
     body = "\r\n".join([DETAILED_HEADER, *(",".join(_csv_cell(c) for c in row) for row in rows)]) + "\r\n"
-    ragged = f"{DETAILED_HEADER}\r\n201903,{code},x,502,美国,一般贸易,1000,千克,,,50000{',extra' * 40}\r\n"
+    good = f"201903,{code},Hostile compound,502,美国,一般贸易,1000,千克,,,50000\r\n"
+    ragged = f"{DETAILED_HEADER}\r\n{good}{good.replace('502', '304')}"
+    ragged += f"201903,{code},Hostile, unquoted comma,116,日本,一般贸易,1000,千克,,,50000\r\n"
     sql_header = DETAILED_HEADER.replace("美元", "美元 (x'); DROP TABLE releases; --)") + "\r\n"
     sql_header += f"201904,{code},Hostile compound,502,美国,一般贸易,1000,千克,,,50000\r\n"
     lookalike = DETAILED_HEADER.replace("数据年月", "Реriod")  # Cyrillic 'Р' and 'е'

@@ -39,8 +39,9 @@ def parse_release_file(path: Path, name: str) -> ParsedRelease:
             else:
                 if size > MAX_IN_MEMORY_BYTES:
                     raise UnreadableRelease(
-                        f"{size:,} bytes is over the {MAX_IN_MEMORY_BYTES:,} reewatch reads for a {layout.__name__}"
-                        f" file (read whole into memory; such files are normally a few KB): is it the right file?"
+                        f"{size:,} bytes is over the {MAX_IN_MEMORY_BYTES:,} reewatch reads for a "
+                        f"{layout.__name__.rsplit('.', 1)[-1]} file (read whole into memory; such files are a few KB "
+                        "to a few MB): is it the right file?"
                     )
                 parsed = layout.parse(sample if sample is not head else path.read_bytes(), name)
             return parsed

@@ -22,7 +22,7 @@ import pandas as pd
 import polars as pl
 
 from reewatch.partners import partner_table
-from reewatch.sources.base import BATCH_SCHEMA, ParsedRelease, Reject, UnreadableRelease, csv_header
+from reewatch.sources.base import BATCH_SCHEMA, ParsedRelease, UnreadableRelease, csv_header
 from reewatch.units import mass_spellings, scale_of
 from reewatch.warehouse import connect
 
@@ -154,16 +154,21 @@ def _utf8_copy(path: Path, encoding: str) -> Path:
 
 
 def _read_csv_sql(csv_path: Path, header: _Header) -> str:
-    """The file's columns as VARCHAR, plus `_overflow`: the first cell past the header's width (a row with more
-    cells than the header, e.g. an unquoted comma in a name, is misaligned and must not load)."""
-    names = [name or f"ignored_{i}" for i, name in enumerate(header.names)] + ["_overflow"]
-    columns = ", ".join(f"'{name}': 'VARCHAR'" for name in names)
+    columns = ", ".join(f"'{name or f'ignored_{i}'}': 'VARCHAR'" for i, name in enumerate(header.names))
     path = str(csv_path).replace("'", "''")
-    # The dialect is stated, not sniffed: the sniffer gives up on a file with no data row or a ragged one.
+    # The dialect is sniffed on purpose: with auto_detect = false DuckDB 1.5 silently reads no row at all from a
+    # file whose only line is longer than its buffer (tests/test_hostile.py, the 1 GB line).
     return (
-        f"read_csv('{path}', columns = {{{columns}}}, header = false, skip = 1, delim = ',', quote = '\"', "
-        "escape = '\"', auto_detect = false, null_padding = true, ignore_errors = false, strict_mode = false)"
+        f"read_csv('{path}', columns = {{{columns}}}, header = false, skip = 1, quote = '\"', "
+        "null_padding = true, ignore_errors = false, strict_mode = false)"
     )
+
+
+def _has_data_rows(csv_path: Path) -> bool:
+    """Whether anything but blank space follows the header line (DuckDB's sniffer fails on a header-only file)."""
+    with csv_path.open("rb") as handle:
+        handle.readline(65536)  # the header: detection read it from the first 4 KB
+        return bool(handle.read(65536).strip())
 
 
 def _stream(path: Path, header: _Header, parsed: ParsedRelease, state: dict[str, Any]) -> Iterator[pl.DataFrame]:
@@ -171,6 +176,9 @@ def _stream(path: Path, header: _Header, parsed: ParsedRelease, state: dict[str,
     state["csv"] = csv_path
     if csv_path != path:
         parsed.temp_files.append(csv_path)
+    if not _has_data_rows(csv_path):
+        parsed.warnings.append("the export has a header but no data rows")
+        return
     con = connect(":memory:", extensions=(), memory_limit="512MB")  # a streaming scan needs little
     try:
         # Lookup tables go in as Arrow (executemany of a thousand rows costs a second).
@@ -198,7 +206,7 @@ def _stream(path: Path, header: _Header, parsed: ParsedRelease, state: dict[str,
                        trim(partner_name) AS partner_name,
                        {"trim(trade_mode)" if has_mode else "NULL"} AS trade_mode,
                        quantity, trim(quantity_unit) AS quantity_unit,
-                       value, _overflow IS NOT NULL AS ragged
+                       value
                 FROM src
                 LEFT JOIN partner_names p ON p.name = lower(regexp_replace(trim(src.partner_name), '\\s+', ' ', 'g'))
             )
@@ -213,8 +221,7 @@ def _stream(path: Path, header: _Header, parsed: ParsedRelease, state: dict[str,
                        {{'measure': $value_measure,
                          'value': TRY_CAST(replace(t.value, ',', '') AS DOUBLE) * $value_factor,
                          'published_value': t.value, 'published_unit': $value_unit}}
-                   ], recursive := true),
-                   t.ragged
+                   ], recursive := true)
             FROM typed t
             LEFT JOIN mass_units m ON m.unit = lower(t.quantity_unit)
         """  # noqa: S608 - only our own names and tables; what comes from the header is bound as a parameter
@@ -229,43 +236,35 @@ def _stream(path: Path, header: _Header, parsed: ParsedRelease, state: dict[str,
         for batch in reader:
             frame = pl.from_arrow(batch)
             assert isinstance(frame, pl.DataFrame)
-            if frame.height:  # rows come in file order within a batch, but batches need not end on the last
-                last_row = max(last_row, int(frame["source_row"].cast(pl.Int64).max()))  # type: ignore[arg-type]
-            frame = _drop_ragged(frame, header, parsed)
             frame = frame.with_columns(
                 pl.col("published_value").fill_null(""), pl.col("value").cast(pl.Float64)
             ).select(list(BATCH_SCHEMA))
-            if frame.height:
+            if frame.height:  # rows come in file order within a batch, but batches need not end on the last
+                last_row = max(last_row, int(frame["source_row"].cast(pl.Int64).max()))  # type: ignore[arg-type]
                 batch_latest = frame["period"].max()
                 if isinstance(batch_latest, date) and batch_latest > latest:
                     latest = batch_latest
             parsed.rows_in = last_row - 1
             yield frame.cast(BATCH_SCHEMA)  # type: ignore[arg-type]
         parsed.published_on = _estimated_publication(latest if latest > date.min else None)
-        if parsed.rows_in == 0:
-            parsed.warnings.append("the export has a header but no data rows")
     except Exception as exc:  # DuckDB's CSV errors name the line: keep them, drop the stack
         if "duckdb" in type(exc).__module__:
-            raise UnreadableRelease(f"cannot read the CSV: {str(exc).splitlines()[0]}") from None
+            raise UnreadableRelease(_csv_error(str(exc), header)) from None
         raise
     finally:
         con.close()
 
 
-def _drop_ragged(frame: pl.DataFrame, header: _Header, parsed: ParsedRelease) -> pl.DataFrame:
-    """Quarantine rows with more cells than the header (rule row_shape) and return the others."""
-    ragged = frame.filter(pl.col("ragged"))
-    for source_row in ragged["source_row"].unique(maintain_order=True):
-        parsed.rejects.append(
-            Reject(
-                str(source_row),
-                "row_shape",
-                f"line {source_row} has more cells than the header's {len(header.names)}: a comma inside an "
-                "unquoted name shifts every value after it",
-                {},  # the loader looks the line up in the file (raw_lookup)
-            )
+def _csv_error(text: str, header: _Header) -> str:
+    """DuckDB's CSV error in the words of the file (its first line; later lines repeat the options)."""
+    if "Maximum line size" in text or "does not support a full read" in text:
+        return "cannot read the CSV: a line is longer than DuckDB's maximum line size (2 MB); no export row is"
+    if "Error when sniffing file" in text:
+        return (
+            f"cannot read the CSV: its lines do not all split into the header's {len(header.names)} columns (a line "
+            "with more or fewer cells, e.g. an unquoted comma in a name, or a delimiter other than ',' ';' '|' tab)"
         )
-    return frame.filter(~pl.col("ragged"))
+    return f"cannot read the CSV: {text.splitlines()[0]}"
 
 
 def _estimated_publication(latest: date | None) -> date | None:
