@@ -11,7 +11,6 @@ import hashlib
 import json
 import os
 import re
-import resource
 import subprocess
 import sys
 import time
@@ -159,9 +158,11 @@ def _check_outcomes(con: duckdb.DuckDBPyConnection) -> None:
         rules = {rule for _, rule, _ in quarantined}
         if rules != expected.rules:
             problems.append(f"{expected.file}: rules {sorted(rules)}, expected {sorted(expected.rules)}")
-        for source_row, rule, text in quarantined:  # the message names the file, the row and (by column) the rule
+        for source_row, _, text in quarantined:  # each row's message names the file and the row
             if not text.startswith(f"{expected.file} row {source_row}: "):
                 problems.append(f"{expected.file}: quarantine message {text!r} names no file and row")
+        if not all(rule in message for rule in expected.rules):  # the release's message names the rules
+            problems.append(f"{expected.file}: '{message}' does not name {sorted(expected.rules)}")
         if status == "failed" and expected.words not in message:
             problems.append(f"{expected.file}: failure '{message}' lacks '{expected.words}'")
         if status == "loaded" and expected.words:
@@ -292,7 +293,9 @@ ESCAPING_KEYS = [
 
 
 @pytest.mark.e2e
-def test_s3_run_with_escaping_keys_and_a_planted_secret(cli, s3_endpoint: str, prefect_api: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_s3_run_with_escaping_keys_and_a_planted_secret(
+    cli, s3_endpoint: str, prefect_api: str, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
     bucket = new_bucket(s3_endpoint)
     url = f"s3://{bucket}/team/lake"
     env = {"AWS_ENDPOINT_URL": s3_endpoint, "AWS_SECRET_ACCESS_KEY": PLANTED_SECRET, "AWS_MAX_ATTEMPTS": "1"}
