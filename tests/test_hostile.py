@@ -394,3 +394,16 @@ def test_a_one_gigabyte_line_is_refused_without_reading_it_into_memory(tmp_path:
     assert "reewatch reads for a headline file" in outcomes[headline.name]
     assert "longer than DuckDB's maximum line size" in outcomes[detailed.name]
     assert query_catalog(str(lake / "catalog.duckdb"), AUG_2025) == [(5792.0,)]
+
+
+def test_a_raw_record_nested_too_deeply_is_stored_as_a_note() -> None:
+    """A JSON record deep enough to pass the parser can still break json.dumps in the loader's quarantine."""
+    from reewatch.sources.base import record_json
+
+    nested: dict[str, object] = {}
+    inner = nested
+    for _ in range(100_000):
+        inner["x"] = {}
+        inner = inner["x"]  # type: ignore[assignment]
+    assert "nested too deeply" in json.loads(record_json({"netWgt": nested}))["unstorable_record"]
+    assert json.loads(record_json({"a": "<script>"})) == {"a": "<script>"}
