@@ -9,6 +9,7 @@ import builtins
 import contextlib
 import errno
 import hashlib
+import logging
 import os
 import re
 import shutil
@@ -30,6 +31,8 @@ from reewatch.config import S3Settings
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
+
+log = logging.getLogger(__name__)
 
 # Temp files share the target's directory so os.replace stays a same-filesystem rename;
 # the prefix lets list() hide half-written files.
@@ -88,6 +91,12 @@ def _check_key(key: str) -> str:
         if segment.startswith(TMP_PREFIX):
             raise KeyOutsideLake(f"invalid lake key {key!r}: names starting with {TMP_PREFIX!r} are reserved")
     return key
+
+
+def _refused(key: str, why: str) -> None:
+    """An object that list() leaves out because using its key would reach outside the lake: said loudly, every run,
+    until it is renamed or removed."""
+    log.error("lake object %r is skipped, its key is unsafe (%s): rename or remove it", key, why)
 
 
 def _check_prefix(prefix: str) -> str:
@@ -274,6 +283,11 @@ class LocalLake(Lake):
                 except FileNotFoundError:  # deleted while we walked
                     continue
                 if not stat.S_ISREG(st.st_mode):
+                    continue
+                if not full.resolve().is_relative_to(self.root):
+                    # A symlink dropped into landing/ that points outside the lake (~/.aws/credentials …): never
+                    # read it, or its bytes would be archived into raw/ and shown in reports.
+                    _refused(key, f"a link to {full.resolve()}, outside the lake")
                     continue
                 found.append(LakeObject(key, st.st_size, datetime.fromtimestamp(st.st_mtime, tz=UTC)))
         found.sort(key=lambda obj: obj.key)
@@ -471,6 +485,12 @@ class S3Lake(Lake):
                 key = str(obj["Key"])[len(self._root) :]
                 # Skip "folder" marker objects some tools create; the local backend has no such thing.
                 if not key or key.endswith("/") or key.rpartition("/")[2].startswith(TMP_PREFIX):
+                    continue
+                try:
+                    _check_key(key)
+                except KeyOutsideLake as exc:
+                    # 'landing/../../x' is a legal S3 key; anything that normalises it would read outside the lake.
+                    _refused(key, str(exc))
                     continue
                 found.append(LakeObject(key, int(obj["Size"]), obj["LastModified"]))
         except _S3_ERRORS as exc:

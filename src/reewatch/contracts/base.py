@@ -12,6 +12,17 @@ import polars as pl
 from pandera.api.polars.types import PolarsData
 from pandera.config import ValidationDepth, config_context
 
+# No figure reewatch reads comes near 10^15 (world output is ~10^14 US dollars): a larger one is a unit or parse
+# error, and summing a few near 10^308 overflows to infinity in every curated total downstream.
+MAX_MAGNITUDE = 1e15
+
+
+def within_magnitude(column: str) -> pl.Expr:
+    """True where the column is null, NaN (other rules name those) or below MAX_MAGNITUDE in absolute value."""
+    value = pl.col(column)
+    too_large = (value.is_finite() & (value.abs() >= MAX_MAGNITUDE)) | value.is_infinite()
+    return ~too_large.fill_null(False)
+
 
 @dataclass(frozen=True)
 class Violation:

@@ -7,6 +7,7 @@ Validation is lazy: every failing row comes back with the rule it broke and a me
 
 from __future__ import annotations
 
+import math
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,15 @@ from typing import Any
 import pandera.polars as pa
 import polars as pl
 
-from reewatch.contracts.base import RowRule, TableContract, Violation, validate, validate_parquet
+from reewatch.contracts.base import (
+    MAX_MAGNITUDE,
+    RowRule,
+    TableContract,
+    Violation,
+    validate,
+    validate_parquet,
+    within_magnitude,
+)  # fmt: skip
 
 BASES = ["month", "jan_feb", "ytd"]
 MEASURES = ["quantity_t", "quantity", "value_usd", "value_cny", "yoy_quantity_pct", "yoy_value_pct"]
@@ -38,7 +47,8 @@ def _finite() -> pl.Expr:
 
 
 def _number_parses() -> pl.Expr:
-    return pl.col("value").is_not_null() & pl.col("value").is_not_nan()
+    # Finite: 1e308 published in 万吨 scales to infinity, and DuckDB reads '1e999' as infinity too.
+    return pl.col("value").is_not_null() & pl.col("value").is_finite()
 
 
 def _non_negative() -> pl.Expr:
@@ -84,7 +94,18 @@ ROW_RULES: tuple[RowRule, ...] = (
     RowRule(
         "number_parses",
         _number_parses,
-        lambda r: f"'{r['published_value']}' in {r['measure']} ({r['basis']}) is not a number",
+        lambda r: (
+            f"'{r['published_value']}' in {r['measure']} ({r['basis']}) is not a number"
+            + (" (it is or scales to infinity)" if r["value"] is not None and math.isinf(r["value"]) else "")
+        ),
+    ),
+    RowRule(
+        "plausible_magnitude",
+        lambda: within_magnitude("value"),
+        lambda r: (
+            f"{r['measure']} ({r['basis']}) {r['value']:.3g} from '{r['published_value']}' {r['published_unit']} is "
+            f"beyond {MAX_MAGNITUDE:.0e}: no published figure is that large"
+        ),
     ),
     RowRule(
         "non_negative",

@@ -7,11 +7,13 @@ USGS parser (rule `country_within_world`).
 
 from __future__ import annotations
 
+from datetime import date
+
 import pandera.polars as pa
 import polars as pl
 
 from reewatch.contracts import register
-from reewatch.contracts.base import RowRule, TableContract
+from reewatch.contracts.base import MAX_MAGNITUDE, RowRule, TableContract, within_magnitude
 
 EDITION_PATTERN = r"^MCS\d{4}$"
 FIRST_YEAR, LAST_YEAR = 1990, 2100
@@ -82,6 +84,14 @@ USGS_FIGURES = TableContract(
             lambda: _non_negative("reserves_t_reo"),
             lambda r: f"{r['country']} {r['year']} reserves are negative: {_tonnes(r, 'reserves_t_reo')}",
         ),
+        RowRule(
+            "plausible_magnitude",
+            lambda: within_magnitude("mine_production_t_reo") & within_magnitude("reserves_t_reo"),
+            lambda r: (
+                f"{r['country']} {r['year']}: production {_tonnes(r, 'mine_production_t_reo')} t or reserves "
+                f"{_tonnes(r, 'reserves_t_reo')} t is beyond {MAX_MAGNITUDE:.0e}"
+            ),
+        ),
     ),
 )
 
@@ -95,6 +105,12 @@ def _period_matches_basis() -> pl.Expr:
         .then(pl.col("period").str.contains(_YEAR_PERIOD))
         .otherwise(True)  # an unknown basis is reported by basis_known
     )
+
+
+def _period_not_in_future() -> pl.Expr:
+    today = date.today()
+    latest = pl.when(pl.col("basis") == "year").then(pl.lit(str(today.year))).otherwise(pl.lit(f"{today:%Y-%m}"))
+    return ~(pl.col("period") > latest).fill_null(False)  # text compare: YYYY-MM and YYYY sort as dates do
 
 
 def _value_positive() -> pl.Expr:
@@ -133,6 +149,11 @@ PRESS_CLAIMS = TableContract(
         ),
         RowRule("period_format", _period_matches_basis, _period_message),
         RowRule(
+            "period_not_in_future",
+            _period_not_in_future,
+            lambda r: f"period {r['period']} lies in the future: no figure can have been reported for it yet",
+        ),
+        RowRule(
             "partner_code",
             lambda: pl.col("partner").str.contains(PARTNER_PATTERN),
             lambda r: f"partner {r['partner']!r} is neither an ISO 3166-1 alpha-2 code nor WORLD",
@@ -141,6 +162,11 @@ PRESS_CLAIMS = TableContract(
             "value_positive",
             _value_positive,
             lambda r: f"value {r['value']!r} is not a positive number of tonnes",
+        ),
+        RowRule(
+            "plausible_magnitude",
+            lambda: within_magnitude("value"),
+            lambda r: f"value {r['value']:.3g} t is beyond {MAX_MAGNITUDE:.0e}: no claim is that large",
         ),
         RowRule(
             "unit_is_tonnes",

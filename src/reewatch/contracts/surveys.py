@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from datetime import date
 from typing import Any
 
 import pandera.polars as pa
 import polars as pl
 
-from reewatch.contracts.base import RowRule, TableContract, Violation
+from reewatch.contracts.base import MAX_MAGNITUDE, RowRule, TableContract, Violation, within_magnitude
 
 UNITS = ("count", "pct")
 UNITS_OF_COUNT = ("application", "company")
@@ -47,6 +48,20 @@ def _dates_in_order() -> pl.Expr:
         for later in DATE_ORDER[i + 1 :]:
             ok = ok & (pl.col(earlier) <= pl.col(later)).fill_null(True)
     return ok
+
+
+def _dates_not_in_future() -> pl.Expr:
+    today = date.today()
+    ok = pl.lit(True)
+    for column in DATE_ORDER:
+        ok = ok & (pl.col(column) <= pl.lit(today)).fill_null(True)
+    return ok
+
+
+def _future_message(row: dict[str, Any]) -> str:
+    today = date.today()
+    late = ", ".join(f"{name} {row[name]}" for name in DATE_ORDER if row.get(name) is not None and row[name] > today)
+    return f"survey {row['survey_id']}: {late} lies in the future (today is {today}; metric {row['metric']})"
 
 
 def _dates_message(row: dict[str, Any]) -> str:
@@ -99,6 +114,11 @@ ROW_RULES: tuple[RowRule, ...] = (
         lambda r: f"{_figure(r)}: a count cannot be negative",
     ),
     RowRule(
+        "plausible_magnitude",
+        lambda: within_magnitude("value"),
+        lambda r: f"{_figure(r)}: beyond {MAX_MAGNITUDE:.0e}, no survey counts that many",
+    ),
+    RowRule(
         "count_integral",
         lambda: _count(pl.col("value") != pl.col("value").round(0)),
         lambda r: f"{_figure(r)}: a count must be a whole number",
@@ -112,6 +132,7 @@ ROW_RULES: tuple[RowRule, ...] = (
         ),
     ),
     RowRule("dates_in_order", _dates_in_order, _dates_message),
+    RowRule("dates_not_in_future", _dates_not_in_future, _future_message),
     RowRule(
         "basis_known",
         lambda: pl.col("basis").is_in(BASES).fill_null(False),

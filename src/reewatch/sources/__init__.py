@@ -16,6 +16,10 @@ LAYOUTS: tuple[ModuleType, ...] = (headline, comtrade, detailed, surveys, usgs, 
 HEAD_BYTES = 65536
 # Workbooks are zip (xlsx) or OLE2 (xls) containers: detection needs the whole (small) file, not its head.
 _CONTAINER_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")
+# Layouts without `parse_path` read the whole file into memory (and then hold its cells as Python strings, several
+# times its size). Their real files are kilobytes to a few megabytes; a larger one is refused before it is read.
+MAX_IN_MEMORY_BYTES = 64 * 1024 * 1024
+_NO_LAYOUT = "no known layout matches this file (see DOMAIN.md §3 for the layouts reewatch reads)"
 
 
 def parse_release_file(path: Path, name: str) -> ParsedRelease:
@@ -24,15 +28,24 @@ def parse_release_file(path: Path, name: str) -> ParsedRelease:
         head = handle.read(HEAD_BYTES)
     if not head.strip():
         raise UnreadableRelease("the file is empty")
+    size = path.stat().st_size
+    if head.startswith(_CONTAINER_MAGIC) and size > MAX_IN_MEMORY_BYTES:
+        raise UnreadableRelease(f"a {size:,}-byte workbook: over the {MAX_IN_MEMORY_BYTES:,} bytes reewatch reads")
     sample = path.read_bytes() if head.startswith(_CONTAINER_MAGIC) else head
     for layout in LAYOUTS:
         if layout.detect(sample, name):
             if hasattr(layout, "parse_path"):
                 parsed: ParsedRelease = layout.parse_path(path, name)
             else:
+                if size > MAX_IN_MEMORY_BYTES:
+                    raise UnreadableRelease(
+                        f"{size:,} bytes is over the {MAX_IN_MEMORY_BYTES:,} reewatch reads for a "
+                        f"{layout.__name__.rsplit('.', 1)[-1]} file (read whole into memory; such files are a few KB "
+                        "to a few MB): is it the right file?"
+                    )
                 parsed = layout.parse(sample if sample is not head else path.read_bytes(), name)
             return parsed
-    raise UnreadableRelease("no known layout matches this file (see DOMAIN.md §3 for the layouts reewatch reads)")
+    raise UnreadableRelease(_unknown(head))
 
 
 def parse_release(data: bytes, name: str) -> ParsedRelease:
@@ -43,7 +56,18 @@ def parse_release(data: bytes, name: str) -> ParsedRelease:
         if layout.detect(data if data.startswith(_CONTAINER_MAGIC) else data[:HEAD_BYTES], name):
             parsed: ParsedRelease = layout.parse(data, name)
             return parsed
-    raise UnreadableRelease("no known layout matches this file (see DOMAIN.md §3 for the layouts reewatch reads)")
+    raise UnreadableRelease(_unknown(data[:HEAD_BYTES]))
+
+
+def _unknown(head: bytes) -> str:
+    """Why no layout took the file, as precisely as its first bytes tell."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "UTF-16 text: reewatch reads CSV in UTF-8 or GB18030 (save the file as UTF-8)"
+    if head.startswith(_CONTAINER_MAGIC):
+        return "a zip or OLE2 file that holds no Excel workbook reewatch reads (a Word file, a plain .zip?)"
+    if b"\x00" in head[:4096]:
+        return "binary content (NUL bytes), neither CSV/JSON text nor an Excel workbook: " + _NO_LAYOUT
+    return _NO_LAYOUT
 
 
 __all__ = ["LAYOUTS", "ParsedRelease", "UnreadableRelease", "parse_release", "parse_release_file"]

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import tempfile
+import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -171,4 +172,29 @@ def csv_header(text: str) -> list[str]:
 
 
 def record_json(record: dict[str, Any]) -> str:
-    return json.dumps(record, ensure_ascii=False, default=str)
+    try:
+        return json.dumps(record, ensure_ascii=False, default=str)
+    except (RecursionError, ValueError):  # a JSON record nested hundreds deep, or a circular one: not storable
+        return json.dumps({"unstorable_record": "nested too deeply to store; the file is in raw/"})
+
+
+# Scripts whose letters look alike: a name mixing them ('Rаre earths' with a Cyrillic а) is a spoof or a mangled
+# copy-paste, never a real commodity or country, and it would pass for another series.
+_LOOKALIKE_SCRIPTS = ("LATIN", "CYRILLIC", "GREEK")
+
+
+def lookalike_letters(text: str) -> str | None:
+    """What makes a name mix Latin with Cyrillic or Greek letters, for a message ('U+0430 CYRILLIC SMALL LETTER A');
+    None when its letters come from one script. Width variants are folded first (ＲＥ is Latin)."""
+    scripts: dict[str, list[str]] = {}
+    for char in unicodedata.normalize("NFKC", text):
+        if char.isalpha():
+            script = unicodedata.name(char, "").split(" ")[0]
+            if script in _LOOKALIKE_SCRIPTS:
+                scripts.setdefault(script, []).append(char)
+    if len(scripts) < 2:
+        return None
+    # Name the letters of the smaller scripts: those are the look-alikes.
+    odd = sorted(scripts.items(), key=lambda item: len(item[1]))[:-1]
+    letters = dict.fromkeys(char for _, chars in odd for char in chars)
+    return ", ".join(f"U+{ord(char):04X} {unicodedata.name(char)}" for char in letters)

@@ -75,6 +75,8 @@ def _json_records(text: str) -> list[tuple[str, dict[str, str] | None, dict[str,
         document = json.loads(text)
     except json.JSONDecodeError as exc:
         raise UnreadableRelease(f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
+    except RecursionError:  # '[[[[…' thousands deep: no API response nests like that
+        raise UnreadableRelease("the JSON nests arrays or objects too deeply to be Comtrade records") from None
     if isinstance(document, dict):
         if not isinstance(document.get("data"), list):
             error = document.get("error") or document.get("message")

@@ -156,10 +156,19 @@ def _utf8_copy(path: Path, encoding: str) -> Path:
 def _read_csv_sql(csv_path: Path, header: _Header) -> str:
     columns = ", ".join(f"'{name or f'ignored_{i}'}': 'VARCHAR'" for i, name in enumerate(header.names))
     path = str(csv_path).replace("'", "''")
+    # The dialect is sniffed on purpose: with auto_detect = false DuckDB 1.5 silently reads no row at all from a
+    # file whose only line is longer than its buffer (tests/test_hostile.py, the 1 GB line).
     return (
         f"read_csv('{path}', columns = {{{columns}}}, header = false, skip = 1, quote = '\"', "
         "null_padding = true, ignore_errors = false, strict_mode = false)"
     )
+
+
+def _has_data_rows(csv_path: Path) -> bool:
+    """Whether anything but blank space follows the header line (DuckDB's sniffer fails on a header-only file)."""
+    with csv_path.open("rb") as handle:
+        handle.readline(65536)  # the header: detection read it from the first 4 KB
+        return bool(handle.read(65536).strip())
 
 
 def _copy_observations(path: Path, header: _Header, parsed: ParsedRelease, state: dict[str, Any], target: Path) -> None:
@@ -169,6 +178,10 @@ def _copy_observations(path: Path, header: _Header, parsed: ParsedRelease, state
     state["csv"] = csv_path
     if csv_path != path:
         parsed.temp_files.append(csv_path)
+    if not _has_data_rows(csv_path):
+        parsed.warnings.append("the export has a header but no data rows")
+        pl.DataFrame(schema=BATCH_SCHEMA).write_parquet(target)
+        return
     con = connect(":memory:", extensions=())
     try:
         # Lookup tables go in as Arrow (executemany of a thousand rows costs a second).
@@ -208,16 +221,22 @@ def _copy_observations(path: Path, header: _Header, parsed: ParsedRelease, state
                        {{'measure': CASE WHEN m.factor IS NULL THEN 'quantity' ELSE 'quantity_t' END,
                          'value': TRY_CAST(replace(t.quantity, ',', '') AS DOUBLE) * coalesce(m.factor, 1),
                          'published_value': coalesce(t.quantity, ''), 'published_unit': t.quantity_unit}},
-                       {{'measure': '{header.value_measure}',
-                         'value': TRY_CAST(replace(t.value, ',', '') AS DOUBLE) * {header.value_factor},
-                         'published_value': coalesce(t.value, ''), 'published_unit': '{header.value_unit}'}}
+                       {{'measure': $value_measure,
+                         'value': TRY_CAST(replace(t.value, ',', '') AS DOUBLE) * $value_factor,
+                         'published_value': coalesce(t.value, ''), 'published_unit': $value_unit}}
                    ], recursive := true)
             FROM typed t
             LEFT JOIN mass_units m ON m.unit = lower(t.quantity_unit)
-        """  # noqa: S608 - names and factors come from our own tables, not from the file
+        """  # noqa: S608 - only our own names and tables; what comes from the header is bound as a parameter
+        # The money unit is printed in the file's header: it is bound, never spliced into the SQL.
+        parameters = {
+            "value_measure": header.value_measure,
+            "value_factor": header.value_factor,
+            "value_unit": header.value_unit,
+        }
         columns = ", ".join(BATCH_SCHEMA)  # the observation columns, in the contract's order
         target_sql = str(target).replace("'", "''")
-        con.execute(f"COPY (SELECT {columns} FROM ({sql})) TO '{target_sql}' (FORMAT parquet)")  # noqa: S608
+        con.execute(f"COPY (SELECT {columns} FROM ({sql})) TO '{target_sql}' (FORMAT parquet)", parameters)  # noqa: S608
         rows, latest = con.execute(
             f"SELECT coalesce(max(source_row::BIGINT), 1) - 1, max(period) FROM read_parquet('{target_sql}')"  # noqa: S608
         ).fetchone() or (0, None)
@@ -225,10 +244,25 @@ def _copy_observations(path: Path, header: _Header, parsed: ParsedRelease, state
         parsed.published_on = _estimated_publication(latest)
     except Exception as exc:  # DuckDB's CSV errors name the line: keep them, drop the stack
         if "duckdb" in type(exc).__module__:
-            raise UnreadableRelease(f"cannot read the CSV: {str(exc).splitlines()[0]}") from None
+            raise UnreadableRelease(_csv_error(str(exc), header)) from None
         raise
     finally:
         con.close()
+
+
+def _csv_error(text: str, header: _Header) -> str:
+    """DuckDB's CSV error in the words of the file (its first line; later lines repeat the options)."""
+    if "Maximum line size" in text or "does not support a full read" in text:
+        return (
+            "cannot read the CSV: a line is longer than DuckDB's maximum line size (2 MB), "
+            "which no real export row comes near"
+        )
+    if "Error when sniffing file" in text:
+        return (
+            f"cannot read the CSV: its lines do not all split into the header's {len(header.names)} columns (a line "
+            "with more or fewer cells, e.g. an unquoted comma in a name, or a delimiter other than ',' ';' '|' tab)"
+        )
+    return f"cannot read the CSV: {text.splitlines()[0]}"
 
 
 def _estimated_publication(latest: date | None) -> date | None:

@@ -28,6 +28,7 @@ from reewatch.sources.base import (
     ParsedRelease,
     Reject,
     UnreadableRelease,
+    lookalike_letters,
     read_csv_grid,
 )
 from reewatch.units import FOLDING_FOOTNOTE, Scale, money_scale_from_caption, parse_number, scale_of
@@ -192,6 +193,7 @@ def parse_grid(rows: list[GridRow], layout: str) -> ParsedRelease:
     records: list[dict[str, Any]] = []
     raw_records: dict[str, dict[str, Any]] = {}
     rejects: list[Reject] = []
+    first_row_of: dict[str, str] = {}  # commodity -> the row that gave it
     rows_in = 0
     for row in rows[table.data_at :]:
         cells = row.cells[table.name_col :]
@@ -206,6 +208,18 @@ def parse_grid(rows: list[GridRow], layout: str) -> ParsedRelease:
         if problem:
             rejects.append(Reject(row.ref, "row_shape", problem, raw))
             continue
+        commodity = commodity_name(cells[0])
+        if lookalikes := lookalike_letters(commodity):
+            message = f"commodity {commodity!r} mixes Latin letters with look-alikes ({lookalikes})"
+            rejects.append(Reject(row.ref, "lookalike_letters", message, raw))
+            continue
+        series = series_for(commodity)
+        if series in first_row_of:
+            # Two figures for one commodity and month in one table: which one GACC meant cannot be told.
+            message = f"a second row for {commodity!r} in this table (the first is row {first_row_of[series]})"
+            rejects.append(Reject(row.ref, "duplicate_row", message, raw))
+            continue
+        first_row_of[series] = row.ref
         records.extend(_row_observations(row.ref, cells, table, period))
     stated = _stated_release_date(rows, period)
     return ParsedRelease(

@@ -27,6 +27,10 @@ XLS_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # OLE2 compound document (Excel
 MAX_UNZIPPED_BYTES = 200 * 1024 * 1024
 MAX_ZIP_RATIO = 100  # real xlsx files inflate 5–20×; deflate tops out near 1,000×, overlapping-member bombs far above
 RATIO_CHECK_FROM_BYTES = 10 * 1024 * 1024  # a high ratio on a small archive is harmless
+# Sparse-sheet guard: a few bytes of XML can place one cell at XFD1048576, and padding every row to that width would
+# take gigabytes. Real tables are tens of columns wide and thousands of rows long.
+MAX_COLUMNS = 1024
+MAX_CELLS = 5_000_000  # per workbook, counted as rows × width (what the padded rectangles hold)
 
 Workbook = dict[str, list[GridRow]]  # sheet name -> its rows, in workbook order
 
@@ -61,7 +65,8 @@ def read_xlsx(data: bytes, max_rows: int | None = None) -> Workbook:
             warnings.simplefilter("ignore")  # openpyxl warns about styles and extensions it does not read
             book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
             try:
-                return {sheet.title: _xlsx_rows(sheet, max_rows) for sheet in book.worksheets}
+                budget = _CellBudget()
+                return {sheet.title: _xlsx_rows(sheet, max_rows, budget) for sheet in book.worksheets}
             finally:
                 book.close()
     except UnreadableRelease:
@@ -75,8 +80,15 @@ def check_xlsx_archive(data: bytes) -> None:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             members = archive.infolist()
+            _check_sizes(data, members)
+            _refuse_dtd(archive, members)
+    except UnreadableRelease:
+        raise
     except Exception as exc:  # BadZipFile, but also OSError/ValueError/EOFError on mangled headers
         raise UnreadableRelease(f"the .xlsx workbook is damaged or truncated: {_describe(exc)}") from None
+
+
+def _check_sizes(data: bytes, members: list[zipfile.ZipInfo]) -> None:
     names = {member.filename for member in members}
     if "xl/workbook.bin" in names:
         raise UnreadableRelease("a binary .xlsb workbook: save it as .xlsx to load it")
@@ -91,13 +103,61 @@ def check_xlsx_archive(data: bytes) -> None:
         )
 
 
-def _xlsx_rows(sheet: Any, max_rows: int | None) -> list[GridRow]:
+def _refuse_dtd(archive: zipfile.ZipFile, members: list[zipfile.ZipInfo]) -> None:
+    """OOXML parts never carry a DTD; one that declares entities is an XML bomb ('billion laughs') or an attempt to
+    reach outside the file. The XML parser would stop the expansion too, but only after inflating a lot of it."""
+    for member in members:
+        if member.filename.endswith((".xml", ".rels", ".vml")):
+            with archive.open(member) as part:
+                prolog = part.read(4096)  # the DOCTYPE comes before the root element
+            if b"<!DOCTYPE" in prolog or b"<!ENTITY" in prolog:
+                raise UnreadableRelease(
+                    f"the .xlsx part {member.filename} declares a DTD (<!DOCTYPE>/<!ENTITY>), which no Excel file "
+                    "has: refused (an XML entity bomb?)"
+                )
+
+
+class _CellBudget:
+    """Counts the cells a workbook's rectangles would hold and refuses a sheet that is wider or larger than any table
+    (a sparse-sheet bomb), before the padding is done."""
+
+    def __init__(self) -> None:
+        self.used = 0
+
+    def check_row(self, sheet_name: str, number: int, width: int) -> None:
+        if width > MAX_COLUMNS:
+            raise UnreadableRelease(
+                f"sheet {sheet_name!r} row {number} has a value in column {width:,}: more than {MAX_COLUMNS:,} "
+                "columns is no table reewatch reads"
+            )
+
+    def take(self, sheet_name: str, rows: int, width: int) -> None:
+        if self.used + rows * width > MAX_CELLS:
+            raise UnreadableRelease(
+                f"sheet {sheet_name!r} reaches row {rows:,} at {width:,} columns: the workbook would hold over "
+                f"{MAX_CELLS:,} cells, far more than a table reewatch reads (a sparse-sheet bomb?)"
+            )
+
+    def spend(self, rows: int, width: int) -> None:
+        self.used += rows * width
+
+
+def _xlsx_rows(sheet: Any, max_rows: int | None, budget: _CellBudget) -> list[GridRow]:
     # The stored sheet dimension is often wrong (too small, or the whole sheet): read what is really there.
     sheet.reset_dimensions()
-    rows = []
-    for cells in sheet.iter_rows(max_row=max_rows):
-        rows.append([_xlsx_text(cell) for cell in cells])
-    return _rectangle(sheet.title, rows)
+    rows: list[list[str]] = []
+    width = 0
+    for number, cells in enumerate(sheet.iter_rows(max_row=max_rows), 1):
+        row = [_xlsx_text(cell) for cell in cells]
+        while row and not row[-1]:  # styled empty cells far to the right are nothing printed
+            row.pop()
+        budget.check_row(sheet.title, number, len(row))
+        width = max(width, len(row))
+        budget.take(sheet.title, number, width)
+        rows.append(row)
+    table = _rectangle(sheet.title, rows)
+    budget.spend(len(table), width)
+    return table
 
 
 def _xlsx_text(cell: Any) -> str:
@@ -119,20 +179,26 @@ def read_xls(data: bytes, max_rows: int | None = None) -> Workbook:
     except Exception as exc:  # xlrd raises struct.error, IndexError, CompDocError … on truncated files
         raise UnreadableRelease(f"the .xls workbook is damaged or truncated: {_describe(exc)}") from None
     try:
-        return dict(_xls_sheet(book, index, max_rows) for index in range(book.nsheets))
+        budget = _CellBudget()
+        return dict(_xls_sheet(book, index, max_rows, budget) for index in range(book.nsheets))
+    except UnreadableRelease:
+        raise
     except Exception as exc:
         raise UnreadableRelease(f"the .xls workbook is damaged: {_describe(exc)}") from None
     finally:
         book.release_resources()
 
 
-def _xls_sheet(book: Any, index: int, max_rows: int | None) -> tuple[str, list[GridRow]]:
+def _xls_sheet(book: Any, index: int, max_rows: int | None, budget: _CellBudget) -> tuple[str, list[GridRow]]:
     sheet = book.sheet_by_index(index)
+    name = _legacy_text(book, sheet.name)
     count = sheet.nrows if max_rows is None else min(sheet.nrows, max_rows)
+    budget.take(name, count, sheet.ncols)  # Excel 97 sheets are at most 65,536 × 256: the size is known up front
     rows = [[_xls_text(book, cell) for cell in sheet.row(r)] for r in range(count)]
     book.unload_sheet(index)
-    name = _legacy_text(book, sheet.name)
-    return name, _rectangle(name, rows)
+    table = _rectangle(name, rows)
+    budget.spend(count, sheet.ncols)
+    return name, table
 
 
 def _xls_text(book: Any, cell: Any) -> str:

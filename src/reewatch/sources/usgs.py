@@ -22,7 +22,15 @@ from typing import Any
 
 import pandas as pd
 
-from reewatch.sources.base import OBSERVATION_COLUMNS, GridRow, ParsedRelease, Reject, UnreadableRelease, read_csv_grid
+from reewatch.sources.base import (
+    OBSERVATION_COLUMNS,
+    GridRow,
+    ParsedRelease,
+    Reject,
+    UnreadableRelease,
+    lookalike_letters,
+    read_csv_grid,
+)
 
 LAYOUT_REFERENCE = "usgs_mcs_reference_csv"
 LAYOUT_PUBLISHED = "usgs_mcs_published_csv"
@@ -319,6 +327,9 @@ def _reference_row(ref: str, fields: dict[str, str], figures: _Figures) -> Rejec
         return Reject(ref, "bad_year", f"year {year_text!r} is not a four-digit year", raw)
     if not fields["country"].strip():
         return Reject(ref, "no_country", "the row names no country", raw)
+    if lookalikes := lookalike_letters(fields["country"]):
+        message = f"country {fields['country']!r} mixes in look-alikes ({lookalikes})"
+        return Reject(ref, "lookalike_letters", message, raw)
     values: dict[str, Figure] = {}
     for measure in ("mine_production_t_reo", "reserves_t_reo"):
         try:
@@ -479,6 +490,8 @@ def _published_row(
     name, name_marks = _split_name_footnotes(printed)
     if not name:
         return Reject(row.ref, "no_country", "the row names no country", raw)
+    if lookalikes := lookalike_letters(name):
+        return Reject(row.ref, "lookalike_letters", f"country {name!r} mixes in look-alikes ({lookalikes})", raw)
     country = canonical_country(name)
     defined = frozenset(footnotes)
     by_year: dict[int, dict[str, Any]] = {}
