@@ -21,6 +21,7 @@ import pandas as pd
 import polars as pl
 
 from reewatch.partners import partner_table
+from reewatch.progress import QueryProgress
 from reewatch.sources.base import BATCH_SCHEMA, ParsedRelease, UnreadableRelease, csv_header
 from reewatch.units import mass_spellings, scale_of
 from reewatch.warehouse import connect
@@ -124,7 +125,7 @@ def parse_path(path: Path, name: str) -> ParsedRelease:
         raw_records={},
         rows_in=0,
     )
-    state: dict[str, Any] = {}
+    state: dict[str, Any] = {"name": name}  # the file's name for progress lines, its UTF-8 copy once made
     release.copy_observations = lambda parsed, target: _copy_observations(path, header, parsed, state, target)
     release.raw_lookup = lambda rows: _raw_records(state["csv"], header, rows)
     return release
@@ -184,11 +185,14 @@ def _copy_observations(path: Path, header: _Header, parsed: ParsedRelease, state
         return
     con = connect(":memory:", extensions=())
     try:
-        # Lookup tables go in as Arrow (executemany of a thousand rows costs a second).
+        # Lookup tables go in from Arrow (executemany of a thousand rows costs a second), as tables: a scan of a
+        # registered Arrow object would leave DuckDB without a progress estimate for the whole statement.
         names = pl.DataFrame(partner_table(), schema=["name", "code"], orient="row").unique("name")
         units = pl.DataFrame(list(mass_spellings().items()), schema=["unit", "factor"], orient="row")
-        con.register("partner_names", names.to_arrow())
-        con.register("mass_units", units.to_arrow())
+        for table, rows in (("partner_names", names), ("mass_units", units)):
+            con.register("lookup", rows.to_arrow())
+            con.execute(f"CREATE TABLE {table} AS SELECT * FROM lookup")  # noqa: S608 - our two names
+            con.unregister("lookup")
         series_cases = " ".join(f"WHEN '{hs}' THEN '{series}'" for hs, series in SERIES_BY_HS.items())
         has_mode = "trade_mode" in header.names
         sql = f"""
@@ -236,7 +240,8 @@ def _copy_observations(path: Path, header: _Header, parsed: ParsedRelease, state
         }
         columns = ", ".join(BATCH_SCHEMA)  # the observation columns, in the contract's order
         target_sql = str(target).replace("'", "''")
-        con.execute(f"COPY (SELECT {columns} FROM ({sql})) TO '{target_sql}' (FORMAT parquet)", parameters)  # noqa: S608
+        with QueryProgress(con, state["name"]):
+            con.execute(f"COPY (SELECT {columns} FROM ({sql})) TO '{target_sql}' (FORMAT parquet)", parameters)  # noqa: S608
         rows, latest = con.execute(
             f"SELECT coalesce(max(source_row::BIGINT), 1) - 1, max(period) FROM read_parquet('{target_sql}')"  # noqa: S608
         ).fetchone() or (0, None)
