@@ -5,7 +5,7 @@ a file that cannot be parsed at all is recorded as `failed`, and the run goes on
 
 Staging (stage.py) needs no warehouse, so a backfill can stage many releases at once on Dask workers; committing
 is one transaction per release under the single writer. The warehouse keeps the rows the curated tables read;
-the other HS codes of a detailed export stay beside it as Parquet in the lake (`_state/observations/`).
+a detailed export's rows for every HS code stay beside it as Parquet in the lake (`_state/observations/`).
 """
 
 from __future__ import annotations
@@ -175,7 +175,9 @@ def commit_release(
         return outcome
 
     quarantine = list(staged.quarantine)
-    _keep_detail(lake, con, release_id, stage_dir / "observations.parquet", staged.bad_rows, work_dir)
+    observations = stage_dir / "observations.parquet"
+    # Kept before the release commits, so a loaded release always has it (a crash leaves a file a reload replaces).
+    _keep_detail(lake, con, release_id, observations, staged.bad_rows, work_dir)
     with transaction(con):
         _clear_release(con, release_id)
         for table in staged.tables:
@@ -208,6 +210,9 @@ def commit_release(
         _record_release(con, outcome, landing_key, staged, landed_at, staged.size, run_id)
         if seen:
             mark_seen(con, seen)
+    if unit_errors:  # rare: the writer quarantined rows the stage had passed
+        _keep_detail(lake, con, release_id, observations, staged.bad_rows | {v.source_row for v in unit_errors},
+                     work_dir)  # fmt: skip
     log.debug("%s", outcome.message)
     return outcome
 
@@ -240,8 +245,9 @@ def _insert_staged(con: duckdb.DuckDBPyConnection, table: str, release_id: str, 
 def _keep_detail(
     lake: Lake, con: duckdb.DuckDBPyConnection, release_id: str, observations: Path, bad: set[str], work_dir: Path
 ) -> None:
-    """Keep the observations the warehouse leaves out (other HS codes) as `_state/observations/<release>.parquet`,
-    without the quarantined rows. Written before the release commits, so a loaded release always has it."""
+    """Keep a detailed export's observations, every HS code, as `_state/observations/<release>.parquet` without
+    its quarantined rows; the warehouse itself only takes the named series. Releases without other HS codes keep
+    no such file. The stage's file is copied as it is when no row is quarantined (the common case)."""
     key = f"{DETAIL_PREFIX}{release_id}.parquet"
     source = str(observations)
     count = con.execute(
@@ -250,13 +256,16 @@ def _keep_detail(
     if not count or not count[0]:
         lake.delete(key)
         return
+    if not bad:
+        lake.write_file(key, observations)
+        return
     work_dir.mkdir(parents=True, exist_ok=True)
     detail = work_dir / f"detail-{release_id}.parquet"
     try:
         con.execute(
-            "COPY (SELECT * FROM read_parquet($source) WHERE series_id LIKE $prefix || '%' "  # noqa: S608
-            f"AND source_row NOT IN (SELECT unnest($bad::VARCHAR[]))) TO '{_sql_path(detail)}' (FORMAT parquet)",
-            {"source": source, "prefix": OTHER_HS_SERIES, "bad": sorted(bad)},
+            "COPY (SELECT * FROM read_parquet($source) WHERE source_row NOT IN (SELECT unnest($bad::VARCHAR[]))) "  # noqa: S608
+            f"TO '{_sql_path(detail)}' (FORMAT parquet)",
+            {"source": source, "bad": sorted(bad)},
         )
         lake.write_file(key, detail)
     finally:
