@@ -21,7 +21,7 @@
 -- column highest_since: First period of the run this value tops: the month after the last earlier higher value, or the series' first period.
 -- column vintage: Release kind of the figure shown: preliminary, bulletin, detailed, mirror.
 -- column published_on: Publication date of that release (estimated from the GACC calendar when the file does not say).
--- column release_id: SHA-256 of the file the figure came from (raw/<release_id> in the lake).
+-- column release_id: SHA-256 of the file the quantity figure came from (raw/<release_id> in the lake); without a quantity, of the latest file of the row.
 WITH vintaged AS (
     SELECT o.*, r.vintage, r.vintage_rank, coalesce(r.published_on, DATE '1900-01-01') AS published_on,
            r.ingested_at
@@ -71,7 +71,9 @@ flows AS (
            max(value) FILTER (WHERE measure = 'value_cny') AS value_cny,
            arg_max(vintage, (vintage_rank, published_on, release_id)) AS vintage,
            nullif(arg_max(published_on, (vintage_rank, published_on, release_id)), DATE '1900-01-01') AS published_on,
-           arg_max(release_id, (vintage_rank, published_on, release_id)) AS release_id
+           -- The file of the quantity figure (several files may share a row: USD and CNY tables of one month).
+           coalesce(any_value(release_id) FILTER (WHERE measure = 'quantity_t'),
+                    arg_max(release_id, (vintage_rank, published_on, release_id))) AS release_id
     FROM latest
     WHERE basis IN ('month', 'jan_feb') AND measure IN ('quantity_t', 'value_usd', 'value_cny')
     GROUP BY ALL
