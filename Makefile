@@ -28,8 +28,11 @@ lint: setup
 	.venv/bin/ruff check src flows tests scripts
 	.venv/bin/mypy
 
+# Issue 9's benchmark, appended to benchmarks/RESULTS.md; dlt comes from the `bench` dependency group.
+# Options go in BENCH_ARGS, e.g. make bench BENCH_ARGS="--rows 10000000 --only a,b,c,d" (benchmarks/run.py --help).
 bench: setup
-	$(PY) benchmarks/run.py
+	$(UV) sync --frozen --group bench
+	$(PY) benchmarks/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf .venv lake .pytest_cache .mypy_cache .ruff_cache
