@@ -25,7 +25,7 @@ test: setup
 	$(PY) -m pytest
 
 lint: setup
-	.venv/bin/ruff check src flows tests scripts
+	.venv/bin/ruff check src flows tests scripts benchmarks
 	.venv/bin/mypy
 
 # Issue 9's benchmark, appended to benchmarks/RESULTS.md; dlt comes from the `bench` dependency group.

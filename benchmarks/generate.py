@@ -119,12 +119,19 @@ def _relationship_probability(weights: np.ndarray, wanted: float) -> np.ndarray:
 
     if wanted >= len(weights):
         return np.ones_like(weights)
+    ordered = np.sort(weights)
+    below = np.concatenate([[0.0], np.cumsum(ordered)])  # below[k]: the sum of the k smallest weights
+
+    def expected(c: float) -> float:  # sum(min(1, c·w)): weights under 1/c count c·w, the others 1 each
+        k = int(np.searchsorted(ordered, 1 / c))
+        return c * float(below[k]) + (len(ordered) - k)
+
     low, high = 0.0, 1.0
-    while np.minimum(1.0, high * weights).sum() < wanted:
+    while expected(high) < wanted:
         high *= 2
     for _ in range(60):
         middle = (low + high) / 2
-        low, high = (middle, high) if np.minimum(1.0, middle * weights).sum() < wanted else (low, middle)
+        low, high = (middle, high) if expected(middle) < wanted else (low, middle)
     return np.minimum(1.0, high * weights)
 
 

@@ -16,7 +16,8 @@ target (a new lake folder or DuckDB file) every time:
      Parquet. One process.
 
 Wall time is the median of the repeats, peak RSS the largest of the repeats: the larger of the process's own
-ru_maxrss (os.wait4) and the sum of RSS over its whole process tree sampled every 0.1 s (worker processes count).
+ru_maxrss (os.wait4) and the sum of RSS over its whole process tree sampled every 0.1 s (worker processes count),
+taken by a small launcher process (see measure).
 
 Also, selected with --only: `help` (`reewatch --help`, median of 5), `incremental` (a lake holding ten years of
 monthly detailed releases, then one more month into it against the same month into an empty lake; medians) and
@@ -40,7 +41,6 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -79,7 +79,7 @@ class Sample:
 
 
 def _tree_rss_mb(root: int) -> float:
-    """RSS summed over `root` and its descendants, from /proc (about 1 ms for a hundred processes)."""
+    """RSS summed over the descendants of `root`, from /proc (about 1 ms for a hundred processes)."""
     parent: dict[int, int] = {}
     rss: dict[int, int] = {}
     for entry in os.listdir("/proc"):
@@ -93,7 +93,8 @@ def _tree_rss_mb(root: int) -> float:
         fields = stat[stat.rindex(b")") + 2 :].split()
         parent[int(entry)] = int(fields[1])
         rss[int(entry)] = int(fields[21])
-    tree, frontier = {root}, [root]
+    tree: set[int] = set()
+    frontier = [root]
     while frontier:
         pid = frontier.pop()
         for child, ppid in parent.items():
@@ -103,12 +104,33 @@ def _tree_rss_mb(root: int) -> float:
     return sum(rss.get(pid, 0) for pid in tree) * os.sysconf("SC_PAGE_SIZE") / 1e6
 
 
+# The measured command runs under this small launcher. A child's ru_maxrss starts at the memory of the process it
+# was forked from (exec records the old address space's high-water mark): forked from the harness, it would
+# report at least the harness's own peak. The launcher is a fresh, small process, and it times the command itself,
+# so its own start-up is not counted either.
+_LAUNCHER = """
+import os, sys, time
+started = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    os.execvp(sys.argv[2], sys.argv[2:])
+_, status, usage = os.wait4(pid, 0)
+with open(sys.argv[1], "w") as out:
+    out.write(f"{time.perf_counter() - started} {usage.ru_maxrss}")
+sys.exit(min(255, abs(os.waitstatus_to_exitcode(status))))
+"""
+
+
 def measure(command: list[str], env: dict[str, str], log: Path, ok: tuple[int, ...] = (0,)) -> Sample:
-    """Wall time and peak RSS of one command and its children; its output goes to `log` (a pipe could fill up)."""
+    """Wall time and peak RSS of one command and its children; its output goes to `log` (a pipe could fill up).
+
+    Peak RSS: the larger of the command's own ru_maxrss and the RSS summed over its process tree, sampled every
+    0.1 s (worker processes count)."""
     log.parent.mkdir(parents=True, exist_ok=True)
+    measured = log.with_suffix(".measured")
+    launcher = [sys.executable, "-I", "-S", "-c", _LAUNCHER, str(measured), *command]
     with log.open("wb") as out:
-        started = time.perf_counter()
-        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(launcher, env=env, stdout=out, stderr=subprocess.STDOUT)
         peak = 0.0
         done = threading.Event()
 
@@ -122,15 +144,15 @@ def measure(command: list[str], env: dict[str, str], log: Path, ok: tuple[int, .
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
-        _, status, usage = os.wait4(process.pid, 0)
-        wall = time.perf_counter() - started
+        code = process.wait()
         done.set()
         sampler.join()
-        process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode not in ok:
+    if code not in ok:
         tail = log.read_text(errors="replace")[-3000:]
-        raise RuntimeError(f"{' '.join(command[:3])} … exited {process.returncode}:\n{tail}")
-    return Sample(wall, max(peak, usage.ru_maxrss / 1024))
+        raise RuntimeError(f"{' '.join(command[:3])} … exited {code}:\n{tail}")
+    wall, maxrss_kb = measured.read_text().split()
+    measured.unlink()
+    return Sample(float(wall), max(peak, int(maxrss_kb) / 1024))
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -347,7 +369,7 @@ class Bench:
         for _ in range(5):
             sample = measure([str(BIN / "reewatch"), "--help"], self.env, self.work / "help.log")
             extras.help.append(sample.wall)
-        _say(f"reewatch --help: median {statistics.median(extras.help):.2f} s of {extras.help}")
+        _say(f"reewatch --help: median {statistics.median(extras.help):.2f} s of {_seconds(extras.help)}")
 
     def incremental(self, extras: Extras) -> None:
         """Ten years of monthly detailed releases in one lake; then one more month into it, and into an empty one."""
@@ -404,7 +426,7 @@ class Bench:
         for _ in range(3):
             sample = measure([str(BIN / "reewatch"), "run", "--lake", str(lake)], self.env, self.work / "noop.log")
             extras.noop.append(sample.wall)
-        _say(f"no-op reewatch run: median {statistics.median(extras.noop):.2f} s of {extras.noop}")
+        _say(f"no-op reewatch run: median {statistics.median(extras.noop):.2f} s of {_seconds(extras.noop)}")
 
 
 def _check_rows(path: str, log: Path, rows: int) -> None:
@@ -471,6 +493,10 @@ def _warm(csv: Path) -> None:
             pass
 
 
+def _seconds(walls: list[float]) -> str:
+    return ", ".join(f"{w:.2f}" for w in walls)
+
+
 def _say(text: str) -> None:
     print(text, flush=True)
 
@@ -508,9 +534,7 @@ def render(comparisons: list[Comparison], extras: Extras, args: argparse.Namespa
             r = c.wall("b") / c.wall("c")
             ratios.append(f"| b/c | {r:.2f} | ≤ {TARGET_B_OVER_C} | {_mark(r <= TARGET_B_OVER_C)} |")
         if {"b", "d"} <= c.samples.keys():
-            ratios.append(
-                f"| d/b | {c.wall('d') / c.wall('b'):.2f} | (no target; above 1: reewatch is faster) | |"
-            )
+            ratios.append(f"| d/b | {c.wall('d') / c.wall('b'):.2f} | (no target; above 1: reewatch is faster) | |")
         if "b" in c.samples:
             ok = c.rss("b") <= TARGET_RSS_MB
             ratios.append(f"| peak RSS of b | {c.rss('b'):,.0f} MB | ≤ {TARGET_RSS_MB:,} MB{at_10m} | {_mark(ok)} |")
