@@ -25,7 +25,7 @@ test: setup
 	$(PY) -m pytest
 
 lint: setup
-	.venv/bin/ruff check src flows tests scripts
+	.venv/bin/ruff check src flows tests scripts benchmarks
 	.venv/bin/mypy
 
 # Known vulnerabilities of the locked dependencies (pip-audit); exit 2 when no vulnerability service could be reached
@@ -33,8 +33,11 @@ lint: setup
 audit: setup
 	$(PY) scripts/audit.py
 
+# Issue 9's benchmark, appended to benchmarks/RESULTS.md; dlt comes from the `bench` dependency group.
+# Options go in BENCH_ARGS, e.g. make bench BENCH_ARGS="--rows 10000000 --only a,b,c,d" (benchmarks/run.py --help).
 bench: setup
-	$(PY) benchmarks/run.py
+	$(UV) sync --frozen --group bench
+	$(PY) benchmarks/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf .venv lake .pytest_cache .mypy_cache .ruff_cache

@@ -14,10 +14,8 @@ import os
 import platform
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from datetime import date
 from pathlib import Path
 
@@ -26,6 +24,7 @@ import duckdb
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from generate import generate  # noqa: E402
+from run import measure  # noqa: E402
 
 from reewatch.prefect_server import prefect_server  # noqa: E402
 
@@ -51,18 +50,6 @@ def monthly_releases(rows_per_month: int, out: Path) -> list[Path]:
     return paths
 
 
-def measure(command: list[str], env: dict[str, str]) -> tuple[float, float]:
-    """(wall seconds, peak RSS in MB) of one command: Linux counts the largest of the process and the descendants
-    it waited for (the Dask workers)."""
-    started = time.perf_counter()
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(process.pid, 0)
-    wall = time.perf_counter() - started
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise RuntimeError(f"{command[:3]} failed: {process.stderr.read().decode()[-3000:] if process.stderr else ''}")
-    return wall, usage.ru_maxrss / 1024
-
-
 def one_run(releases: list[Path], work: Path, extra: list[str], env: dict[str, str]) -> tuple[float, float]:
     """Land the releases into a fresh lake and time `reewatch run` over them."""
     lake = work / "lake"
@@ -70,7 +57,11 @@ def one_run(releases: list[Path], work: Path, extra: list[str], env: dict[str, s
     (lake / "landing").mkdir(parents=True)
     for path in releases:
         shutil.copyfile(path, lake / "landing" / path.name)
-    return measure([str(BIN / "reewatch"), "run", "--lake", str(lake), *extra], env)
+    # run.py's measure: through a small launcher (a child forked from this process, which holds the generated
+    # input and the Dask schedulers, would report at least its memory) and summed over the run's process tree
+    # (the workers of `--workers 2`; ru_maxrss alone is the largest single process).
+    sample = measure([str(BIN / "reewatch"), "run", "--lake", str(lake), *extra], env, work / "run.log")
+    return sample.wall, sample.rss_mb
 
 
 def main() -> None:

@@ -1,0 +1,647 @@
+"""Issue 9's benchmark: reewatch beside bare DuckDB, dlt and the naive pandas path, on the same generated file.
+
+Paths, each in its own process, alternating a,b,c,d / d,c,b,a from one repeat to the next, each with a fresh
+target (a new lake folder or DuckDB file) every time:
+
+  a  bare DuckDB: `COPY (FROM read_csv(...)) TO parquet` — the floor.
+  b  `reewatch ingest` end to end: archive to raw/, parse, units, contracts, load, curated build, quality gate,
+     publication, report. reewatch talks to a Prefect server started here (as a deployed worker would), so the
+     start-up of Prefect's temporary server is not counted.
+  c  dlt 1.31 into DuckDB with no checks, the way dlt documents loading a big CSV: its filesystem source piped
+     into its DuckDB CSV reader (`read_csv_duckdb`, Arrow batches of 500k rows), `SCHEMA__NAMING=direct` (the default
+     naming turns every Chinese header into `x`), telemetry off.
+  d  the naive path: pandas.read_csv (every column as str, so dirty values reach the checks), kg → t, unpivot to
+     one row per measure as reewatch does, a Pandera pandas schema with the row rules of reewatch's observation
+     contract, a GX pandas validation (ephemeral context: not null, value ≥ 0, unique compound key), good rows to
+     Parquet. One process.
+
+Wall time is the median of the repeats, peak RSS the largest of the repeats: the larger of the process's own
+ru_maxrss (os.wait4) and the sum of RSS over its whole process tree sampled every 0.1 s (worker processes count),
+taken by a small launcher process (see measure).
+
+Also, selected with --only: `help` (`reewatch --help`, median of 5), `incremental` (a lake holding ten years of
+monthly detailed releases, then one more month into it against the same month into an empty lake; medians) and
+`noop` (`reewatch run` with nothing new on that ten-year lake, or on path b's lake; median of 3).
+
+    make bench                                         # 1M rows, repeat 3, everything, appended to RESULTS.md
+    make bench BENCH_ARGS="--rows 10000000 --only a,b,c,d"
+    .venv/bin/python benchmarks/run.py --rows 1000000 10000000 --repeat 3 --only a,b,c,d,help,noop,incremental
+    .venv/bin/python benchmarks/run.py --repeat 1 --no-write     # a trial: console only
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+BIN = Path(sys.executable).parent
+RESULTS = HERE / "RESULTS.md"
+SECTION = "## Issue 9: reewatch beside DuckDB, dlt and pandas (`benchmarks/run.py`)"
+PATHS = {
+    "a": "bare DuckDB `COPY (FROM read_csv) TO parquet`",
+    "b": "`reewatch ingest` end to end",
+    "c": "dlt → DuckDB, no checks",
+    "d": "pandas + Pandera pandas + GX pandas",
+}
+EXTRAS = ("help", "noop", "incremental")
+SEED = 2025  # generate.py's default
+HISTORY_START = date(2016, 1, 1)  # ten years of months, then one more: 2026-01
+# Issue 9's targets on a 2-core machine.
+TARGET_B_OVER_A = 2.0  # at 10M rows
+TARGET_B_OVER_C = 1.0
+TARGET_RSS_MB = 1500  # at 10M rows
+TARGET_HELP_S = 0.5
+TARGET_NOOP_S = 5.0
+TARGET_INCREMENTAL = 2.0
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Measuring one process
+
+
+@dataclass
+class Sample:
+    wall: float  # seconds
+    rss_mb: float  # peak of the process tree
+
+
+def _tree_rss_mb(root: int) -> float:
+    """RSS summed over the descendants of `root`, from /proc (about 1 ms for a hundred processes)."""
+    parent: dict[int, int] = {}
+    rss: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(b")") + 2 :].split()
+        parent[int(entry)] = int(fields[1])
+        rss[int(entry)] = int(fields[21])
+    tree: set[int] = set()
+    frontier = [root]
+    while frontier:
+        pid = frontier.pop()
+        for child, ppid in parent.items():
+            if ppid == pid and child not in tree:
+                tree.add(child)
+                frontier.append(child)
+    return sum(rss.get(pid, 0) for pid in tree) * os.sysconf("SC_PAGE_SIZE") / 1e6
+
+
+# The measured command runs under this small launcher. A child's ru_maxrss starts at the memory of the process it
+# was forked from (exec records the old address space's high-water mark): forked from the harness, it would
+# report at least the harness's own peak. The launcher is a fresh, small process, and it times the command itself,
+# so its own start-up is not counted either.
+_LAUNCHER = """
+import os, sys, time
+started = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    os.execvp(sys.argv[2], sys.argv[2:])
+_, status, usage = os.wait4(pid, 0)
+with open(sys.argv[1], "w") as out:
+    out.write(f"{time.perf_counter() - started} {usage.ru_maxrss}")
+sys.exit(min(255, abs(os.waitstatus_to_exitcode(status))))
+"""
+
+
+def measure(command: list[str], env: dict[str, str], log: Path, ok: tuple[int, ...] = (0,)) -> Sample:
+    """Wall time and peak RSS of one command and its children; its output goes to `log` (a pipe could fill up).
+
+    Peak RSS: the larger of the command's own ru_maxrss and the RSS summed over its process tree, sampled every
+    0.1 s (worker processes count)."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    measured = log.with_suffix(".measured")
+    launcher = [sys.executable, "-I", "-S", "-c", _LAUNCHER, str(measured), *command]
+    with log.open("wb") as out:
+        process = subprocess.Popen(launcher, env=env, stdout=out, stderr=subprocess.STDOUT)
+        peak = 0.0
+        done = threading.Event()
+
+        def sample() -> None:
+            nonlocal peak
+            while not done.wait(0.1):
+                try:
+                    peak = max(peak, _tree_rss_mb(process.pid))
+                except (OSError, ValueError, IndexError):  # a process ended while we read it
+                    pass
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        code = process.wait()
+        done.set()
+        sampler.join()
+    if code not in ok:
+        tail = log.read_text(errors="replace")[-3000:]
+        raise RuntimeError(f"{' '.join(command[:3])} … exited {code}:\n{tail}")
+    wall, maxrss_kb = measured.read_text().split()
+    measured.unlink()
+    return Sample(float(wall), max(peak, int(maxrss_kb) / 1024))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The paths, each run as `run.py --child NAME CSV WORK` in a process of its own
+
+
+def child_bare(csv: Path, work: Path) -> int:
+    import duckdb
+
+    target = work / "bare.parquet"
+    duckdb.sql(f"COPY (FROM read_csv('{csv}')) TO '{target}' (FORMAT parquet)")
+    return int(duckdb.sql(f"SELECT count(*) FROM '{target}'").fetchone()[0])  # type: ignore[index]
+
+
+def child_dlt(csv: Path, work: Path) -> int:
+    # No telemetry, no network; keep the Chinese column names (dlt's default snake_case makes each of them `x`).
+    os.environ["RUNTIME__DLTHUB_TELEMETRY"] = "false"
+    os.environ["SCHEMA__NAMING"] = "direct"
+    os.environ["DLT_DATA_DIR"] = str(work / "dlt-home")
+    import dlt
+    from dlt.sources.filesystem import filesystem, read_csv_duckdb
+
+    pipeline = dlt.pipeline(
+        pipeline_name="customs_bench",
+        destination=dlt.destinations.duckdb(str(work / "dlt.duckdb")),
+        dataset_name="customs",
+        pipelines_dir=str(work / "dlt-pipelines"),
+    )
+    files = filesystem(bucket_url=str(csv.parent), file_glob=csv.name)
+    info = pipeline.run((files | read_csv_duckdb(use_pyarrow=True, chunk_size=500_000)).with_name("detailed_exports"))
+    info.raise_on_failed_jobs()
+    with pipeline.sql_client() as client:
+        counted = client.execute_sql("SELECT count(*) FROM detailed_exports")
+    return int(counted[0][0]) if counted else -1
+
+
+def child_naive(csv: Path, work: Path) -> int:
+    """What a team without reewatch would write: pandas, Pandera's pandas backend, GX on pandas."""
+    import warnings
+
+    import great_expectations as gx
+    import numpy as np
+    import pandas as pd
+    import pandera.pandas as pa
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    from reewatch.contracts.observations import BASES, HARD_RANGES_T, LEVELS, MEASURES
+    from reewatch.partners import partner_table
+    from reewatch.units import mass_spellings
+
+    warnings.filterwarnings("ignore")
+    raw = pd.read_csv(csv, dtype=str, keep_default_na=False)
+    value_column = raw.columns[-1]
+    value_measure = "value_cny" if value_column in ("人民币", "CNY") else "value_usd"
+    partners = dict(partner_table())
+    hs = raw["商品编码"].str.replace(r"[^0-9]", "", regex=True)
+    wide = pd.DataFrame(
+        {
+            "source_row": (raw.index + 2).astype(str),
+            "series_id": np.where(hs == "8505111000", "gacc_magnets_850511", "gacc_hs:" + hs),
+            "hs_code": hs,
+            "period": pd.to_datetime(raw["数据年月"].str.strip(), format="%Y%m", errors="coerce"),
+            "basis": "month",
+            "partner": raw["贸易伙伴名称"].str.strip().str.lower().map(partners),
+            "partner_name": raw["贸易伙伴名称"].str.strip(),
+            "trade_mode": raw["贸易方式"].str.strip(),
+        }
+    )
+    kg_to_t = raw["第一计量单位"].str.strip().str.lower().map(mass_spellings())
+    quantity = pd.to_numeric(raw["第一数量"].str.replace(",", ""), errors="coerce")
+    value = pd.to_numeric(raw[value_column].str.replace(",", ""), errors="coerce")
+    # One row per measure, as reewatch stores observations.
+    long = pd.concat(
+        [
+            wide.assign(measure=np.where(kg_to_t.notna(), "quantity_t", "quantity"),
+                        value=quantity * kg_to_t.fillna(1), published_value=raw["第一数量"]),
+            wide.assign(measure=value_measure, value=value, published_value=raw[value_column]),
+        ],
+        ignore_index=True,
+    )  # fmt: skip
+    del raw, wide
+
+    def in_series_range(df: pd.DataFrame) -> pd.Series:
+        bad = pd.Series(False, index=df.index)
+        world_t = (df["measure"] == "quantity_t") & (df["partner"] == "WORLD")
+        for (series_id, basis), (low, high) in HARD_RANGES_T.items():
+            scope = world_t & (df["series_id"] == series_id) & (df["basis"] == basis)
+            bad |= scope & ((df["value"] < low) | (df["value"] > high))
+        return ~bad
+
+    this_month = pd.Timestamp(date.today().replace(day=1))
+    schema = pa.DataFrameSchema(
+        {
+            "source_row": pa.Column(str),
+            "series_id": pa.Column(str, pa.Check.str_length(min_value=1)),
+            "period": pa.Column(nullable=True),
+            "basis": pa.Column(str, pa.Check.isin(BASES)),
+            "partner": pa.Column(str, pa.Check.str_matches(r"^([A-Z]{2}|WORLD)$"), nullable=True),
+            "measure": pa.Column(str, pa.Check.isin(MEASURES)),
+            "value": pa.Column(float, nullable=True),
+        },
+        checks=[
+            pa.Check(lambda df: df["period"].notna(), name="period_parses"),
+            pa.Check(lambda df: df["partner"].notna(), name="known_partner"),
+            pa.Check(lambda df: df["value"].notna(), name="number_parses"),
+            pa.Check(lambda df: ~(df["measure"].isin(LEVELS) & (df["value"] < 0)), name="non_negative"),
+            pa.Check(in_series_range, name="series_range"),
+            pa.Check(lambda df: ~(df["measure"].str.endswith("_pct") & (df["value"] < -100)), name="pct_floor"),
+            pa.Check(lambda df: df["period"].isna() | (df["period"] <= this_month), name="period_not_in_future"),
+        ],
+    )
+    try:
+        good = schema.validate(long, lazy=True)
+    except pa.errors.SchemaErrors as errors:
+        bad = errors.failure_cases["index"].dropna().unique()
+        good = long.drop(index=bad)
+        print(f"quarantined {len(bad):,} rows", flush=True)
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)  # no tqdm bar per validation
+    batch = (
+        context.data_sources.add_pandas("naive")
+        .add_dataframe_asset("observations")
+        .add_batch_definition_whole_dataframe("all")
+    )
+    suite = context.suites.add(gx.ExpectationSuite(name="observations"))
+    for column in ("series_id", "period", "partner", "measure", "value"):
+        suite.add_expectation(gx.expectations.ExpectColumnValuesToNotBeNull(column=column))
+    suite.add_expectation(gx.expectations.ExpectColumnValuesToBeBetween(column="value", min_value=0))
+    suite.add_expectation(
+        gx.expectations.ExpectCompoundColumnsToBeUnique(
+            column_list=["series_id", "period", "partner", "trade_mode", "measure"]
+        )
+    )
+    validation = context.validation_definitions.add(gx.ValidationDefinition(name="gate", data=batch, suite=suite))
+    result = validation.run(batch_parameters={"dataframe": good})
+    print(f"GX: {sum(bool(r.success) for r in result.results)} of {len(result.results)} expectations met", flush=True)
+    good.to_parquet(work / "observations.parquet")
+    return len(good) // 2  # rows of the file that passed (two measures each)
+
+
+CHILDREN: dict[str, Callable[[Path, Path], int]] = {"a": child_bare, "c": child_dlt, "d": child_naive}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The harness
+
+
+@dataclass
+class Comparison:
+    rows: int
+    size_mb: float
+    samples: dict[str, list[Sample]] = field(default_factory=dict)
+
+    def wall(self, path: str) -> float:
+        return statistics.median(s.wall for s in self.samples[path])
+
+    def rss(self, path: str) -> float:
+        return max(s.rss_mb for s in self.samples[path])
+
+
+@dataclass
+class Extras:
+    help: list[float] = field(default_factory=list)
+    noop: list[float] = field(default_factory=list)
+    noop_lake: str = ""
+    history_build: float = 0.0
+    history_months: int = 0
+    history_rows: int = 0
+    history_files: int = 0
+    new_rows: int = 0
+    into_history: list[Sample] = field(default_factory=list)
+    into_empty: list[Sample] = field(default_factory=list)
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace, work: Path, api: str) -> None:
+        self.args = args
+        self.work = work
+        self.env = {
+            **os.environ, "PREFECT_API_URL": api, "PREFECT_HOME": str(work / "prefect-client"),
+            "REEWATCH_STATE_DIR": str(work / "state"), "REEWATCH_LOG_LEVEL": "WARNING", "DO_NOT_TRACK": "1",
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "RUNTIME__DLTHUB_TELEMETRY": "false",
+        }  # fmt: skip
+        self.b_lake: tuple[Path, Path] | None = None  # (lake, csv) of path b's last run, for the no-op
+        self.history_lake: Path | None = None
+
+    def command(self, path: str, csv: Path, target: Path) -> list[str]:
+        if path == "b":
+            return [str(BIN / "reewatch"), "ingest", str(csv), "--lake", str(target / "lake")]
+        return [sys.executable, str(Path(__file__).resolve()), "--child", path, str(csv), str(target)]
+
+    def compare(self, rows: int, paths: list[str]) -> Comparison:
+        csv = ensure_data(self.args.data, rows)
+        _warm(csv)
+        result = Comparison(rows, csv.stat().st_size / 1e6, {p: [] for p in paths})
+        for repeat in range(self.args.repeat):
+            for path in paths if repeat % 2 == 0 else paths[::-1]:
+                target = self.work / f"{rows}" / f"{path}-{repeat}"
+                target.mkdir(parents=True)
+                sample = measure(self.command(path, csv, target), self.env, target / "output.log")
+                _check_rows(path, target / "output.log", rows)
+                result.samples[path].append(sample)
+                _say(f"{rows:>11,} rows  repeat {repeat + 1}  {path}  {sample.wall:8.2f} s  {sample.rss_mb:7,.0f} MB")
+                if path == "b":  # keep the latest lake for the no-op run
+                    if self.b_lake:
+                        shutil.rmtree(self.b_lake[0].parent, ignore_errors=True)
+                    self.b_lake = (target / "lake", csv)
+                else:
+                    shutil.rmtree(target, ignore_errors=True)
+        return result
+
+    def help(self, extras: Extras) -> None:
+        for _ in range(5):
+            sample = measure([str(BIN / "reewatch"), "--help"], self.env, self.work / "help.log")
+            extras.help.append(sample.wall)
+        _say(f"reewatch --help: median {statistics.median(extras.help):.2f} s of {_seconds(extras.help)}")
+
+    def incremental(self, extras: Extras) -> None:
+        """Ten years of monthly detailed releases in one lake; then one more month into it, and into an empty one."""
+        per_month, months = self.args.history_rows_per_month, self.args.history_months
+        history = ensure_monthly(self.args.data, per_month, months, HISTORY_START)
+        new = ensure_monthly(self.args.data, per_month, 1, _add_months(HISTORY_START, months))
+        extras.history_rows, extras.history_files, extras.new_rows = per_month * months * 2, len(history), per_month * 2
+        extras.history_months = months
+        lake = self.work / "history" / "lake"
+        _say(f"building the history lake: {len(history)} files, {extras.history_rows:,} rows …")
+        sample = measure(
+            [str(BIN / "reewatch"), "ingest", *map(str, history), "--lake", str(lake)],
+            self.env,
+            lake.parent / "build.log",
+        )
+        extras.history_build = sample.wall
+        _say(f"history lake built in {sample.wall:.1f} s, peak {sample.rss_mb:,.0f} MB")
+        # Every repeat lands the new month into a fresh copy of the history, restored at the same path (the lake
+        # records absolute paths), and into a fresh empty lake.
+        master = lake.parent / "master"
+        lake.rename(master)
+        for repeat in range(self.args.repeat):
+            for into in ("history", "empty") if repeat % 2 == 0 else ("empty", "history"):
+                if into == "history":
+                    shutil.rmtree(lake, ignore_errors=True)
+                    shutil.copytree(master, lake, symlinks=True)
+                    target = lake
+                else:
+                    target = self.work / "empty" / f"lake-{repeat}"
+                command = [str(BIN / "reewatch"), "ingest", *map(str, new), "--lake", str(target)]
+                sample = measure(command, self.env, self.work / f"incremental-{into}-{repeat}.log")
+                (extras.into_history if into == "history" else extras.into_empty).append(sample)
+                _say(f"one more month into the {into} lake, repeat {repeat + 1}: {sample.wall:.2f} s")
+                if into == "empty":
+                    shutil.rmtree(target, ignore_errors=True)
+        shutil.rmtree(lake, ignore_errors=True)
+        shutil.copytree(master, lake, symlinks=True)
+        self.history_lake = lake
+
+    def noop(self, extras: Extras) -> None:
+        if self.history_lake:
+            lake = self.history_lake
+            releases = f"{extras.history_files} releases, {extras.history_rows:,} rows"
+            extras.noop_lake = f"the {extras.history_months}-month lake ({releases})"
+        else:
+            if self.b_lake is None:  # build one, untimed
+                csv = ensure_data(self.args.data, self.args.rows[0])
+                target = self.work / "noop"
+                target.mkdir(parents=True, exist_ok=True)
+                measure(self.command("b", csv, target), self.env, target / "build.log")
+                self.b_lake = (target / "lake", csv)
+            lake = self.b_lake[0]
+            extras.noop_lake = f"path b's lake ({_rows_of(self.b_lake[1]):,} rows)"
+        for _ in range(3):
+            sample = measure([str(BIN / "reewatch"), "run", "--lake", str(lake)], self.env, self.work / "noop.log")
+            extras.noop.append(sample.wall)
+        _say(f"no-op reewatch run: median {statistics.median(extras.noop):.2f} s of {_seconds(extras.noop)}")
+
+
+def _check_rows(path: str, log: Path, rows: int) -> None:
+    """Every path must have read the whole file: a fast path that dropped rows would not be a result."""
+    text = log.read_text(errors="replace")
+    if path == "b":
+        found = re.search(r"rows loaded: (\d+), rows quarantined: (\d+)", text)
+        counted = int(found[1]) + int(found[2]) if found else -1
+    else:
+        found = re.search(r"^rows: (\d+)$", text, re.M)
+        counted = int(found[1]) if found else -1
+        if path == "d" and found:  # the naive path reports the rows that passed its checks
+            counted = rows if 0.99 * rows <= counted <= rows else counted
+    if counted != rows:
+        raise RuntimeError(f"path {path} accounted for {counted:,} of {rows:,} rows; see {log}")
+
+
+def _fresh(paths: list[Path], folder: Path, name: str) -> bool:
+    """The files exist and the current generator made them (older data would not be the same benchmark)."""
+    from generate import stamp, stamp_text
+
+    made_by = stamp(folder, name)
+    return all(p.exists() for p in paths) and made_by.exists() and made_by.read_text() == stamp_text(SEED)
+
+
+def ensure_data(data: Path, rows: int) -> Path:
+    csv = data / f"detailed_{rows}_cny.csv"
+    if not _fresh([csv, data / f"detailed_{rows}_usd.csv"], data, f"detailed_{rows}"):
+        _say(f"generating {rows:,} rows into {data} …")
+        _generate("--rows", str(rows), "--out", str(data))
+    return csv
+
+
+def ensure_monthly(data: Path, per_month: int, months: int, start: date) -> list[Path]:
+    folder = data / f"monthly_{per_month}"
+    name = f"detailed_{per_month * months}" if months > 1 else f"detailed_{per_month}"
+    periods = [f"{_add_months(start, k):%Y%m}" for k in range(months)]
+    paths = [folder / f"{name}_{p}_{c}.csv" for p in periods for c in ("cny", "usd")]
+    if not _fresh(paths, folder, name):
+        _say(f"generating {months} monthly releases of {per_month:,} rows into {folder} …")
+        _generate("--rows", str(per_month * months), "--months", str(months), "--start", f"{start:%Y-%m}",
+                  "--name", name, "--monthly-files", "--out", str(folder))  # fmt: skip
+    return paths
+
+
+def _generate(*arguments: str) -> None:
+    # In a process of its own: the harness stays small, so that no measured child inherits its memory (a forked
+    # child's ru_maxrss starts at the parent's RSS).
+    subprocess.run([sys.executable, str(HERE / "generate.py"), "--seed", str(SEED), *arguments], check=True)
+
+
+def _add_months(start: date, k: int) -> date:
+    return date(start.year + (start.month - 1 + k) // 12, (start.month - 1 + k) % 12 + 1, 1)
+
+
+def _rows_of(csv: Path) -> int:
+    return int(csv.name.split("_")[1])
+
+
+def _warm(csv: Path) -> None:
+    """Read the file once so that no path pays for a cold page cache."""
+    with csv.open("rb") as f:
+        while f.read(1 << 24):
+            pass
+
+
+def _seconds(walls: list[float]) -> str:
+    return ", ".join(f"{w:.2f}" for w in walls)
+
+
+def _say(text: str) -> None:
+    print(text, flush=True)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Reporting
+
+
+def _mark(ok: bool) -> str:
+    return "✓" if ok else "✗"
+
+
+def render(comparisons: list[Comparison], extras: Extras, args: argparse.Namespace, load: float) -> str:
+    cores = f"{os.cpu_count()} cores, {platform.machine()}"
+    lines = [f"### {date.today()} — {cores}, load {load:.1f} at start, repeat {args.repeat}", ""]
+    for c in comparisons:
+        lines += [
+            f"**{c.rows:,} rows** ({c.size_mb:,.0f} MB CSV, CNY file)",
+            "",
+            "| path | wall (median) | peak RSS | rows/s | runs (s) |",
+            "|---|---|---|---|---|",
+        ]
+        for path in (p for p in PATHS if p in c.samples):
+            runs = ", ".join(f"{s.wall:.1f}" for s in c.samples[path])
+            lines.append(
+                f"| ({path}) {PATHS[path]} | {c.wall(path):.1f} s | {c.rss(path):,.0f} MB "
+                f"| {c.rows / c.wall(path):,.0f} | {runs} |"
+            )
+        ratios = []
+        at_10m = "" if c.rows >= 10_000_000 else " (target set at 10M rows)"
+        if {"a", "b"} <= c.samples.keys():
+            r = c.wall("b") / c.wall("a")
+            ratios.append(f"| b/a | {r:.2f} | ≤ {TARGET_B_OVER_A}{at_10m} | {_mark(r <= TARGET_B_OVER_A)} |")
+        if {"b", "c"} <= c.samples.keys():
+            r = c.wall("b") / c.wall("c")
+            ratios.append(f"| b/c | {r:.2f} | ≤ {TARGET_B_OVER_C} | {_mark(r <= TARGET_B_OVER_C)} |")
+        if {"b", "d"} <= c.samples.keys():
+            ratios.append(f"| d/b | {c.wall('d') / c.wall('b'):.2f} | (no target; above 1: reewatch is faster) | |")
+        if "b" in c.samples:
+            ok = c.rss("b") <= TARGET_RSS_MB
+            ratios.append(f"| peak RSS of b | {c.rss('b'):,.0f} MB | ≤ {TARGET_RSS_MB:,} MB{at_10m} | {_mark(ok)} |")
+        if ratios:
+            lines += ["", "| measure | value | target | |", "|---|---|---|---|", *ratios]
+        lines.append("")
+    if extras.help or extras.noop or extras.into_history:
+        lines += ["| measure | value | target | |", "|---|---|---|---|"]
+    if extras.help:
+        h = statistics.median(extras.help)
+        lines.append(
+            f"| `reewatch --help` (median of 5) | {h:.2f} s | ≤ {TARGET_HELP_S} s | {_mark(h <= TARGET_HELP_S)} |"
+        )
+    if extras.noop:
+        n = statistics.median(extras.noop)
+        lines.append(
+            f"| no-op `reewatch run` on {extras.noop_lake} (median of 3) | {n:.2f} s | ≤ {TARGET_NOOP_S:.0f} s "
+            f"| {_mark(n <= TARGET_NOOP_S)} |"
+        )
+    if extras.into_history:
+        into_history = statistics.median(s.wall for s in extras.into_history)
+        into_empty = statistics.median(s.wall for s in extras.into_empty)
+        r = into_history / into_empty
+        lines += [
+            f"| one more month ({extras.new_rows:,} rows, 2 files) into the {extras.history_months}-month lake "
+            f"| {into_history:.1f} s, "
+            f"{max(s.rss_mb for s in extras.into_history):,.0f} MB | | |",
+            f"| the same month into an empty lake | {into_empty:.1f} s, "
+            f"{max(s.rss_mb for s in extras.into_empty):,.0f} MB | | |",
+            f"| incremental ratio (history / empty) | {r:.2f} | ≤ {TARGET_INCREMENTAL:.0f} | "
+            f"{_mark(r <= TARGET_INCREMENTAL)} |",
+            f"| building the {extras.history_months}-month lake ({extras.history_files} files, "
+            f"{extras.history_rows:,} rows, one `reewatch ingest`) "
+            f"| {extras.history_build:.0f} s | (setup, not a target) | |",
+        ]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def write_results(block: str, results: Path) -> None:
+    """Append the run's block at the end of this script's section of RESULTS.md (other sections stay as they are)."""
+    text = results.read_text(encoding="utf-8")
+    if SECTION not in text:
+        raise SystemExit(f"{results} has no section '{SECTION}'")
+    start = text.index(SECTION)
+    following = text.find("\n## ", start + len(SECTION))
+    end = len(text) if following < 0 else following + 1
+    text = text[:end].rstrip("\n") + "\n\n" + block + ("\n" + text[end:] if following >= 0 else "")
+    results.write_text(text, encoding="utf-8")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000], help="sizes of the input (default 1M)")
+    parser.add_argument("--repeat", type=int, default=3, help="repeats per path; medians are reported (default 3)")
+    parser.add_argument("--only", default="a,b,c,d,help,noop,incremental", help="what to run (default: everything)")
+    parser.add_argument(
+        "--write",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="append the results to benchmarks/RESULTS.md (default; --no-write for a trial)",
+    )
+    parser.add_argument("--data", type=Path, default=HERE / "data", help="where generated inputs are kept")
+    parser.add_argument("--results", type=Path, default=RESULTS)
+    parser.add_argument("--work", type=Path, help="keep the lakes, targets and logs here (default: a temp folder)")
+    parser.add_argument("--history-rows-per-month", type=int, default=50_000, help="incremental: rows per file")
+    parser.add_argument("--history-months", type=int, default=120, help="incremental: months already in the lake")
+    parser.add_argument("--child", nargs=3, metavar=("PATH", "CSV", "WORK"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.child:
+        path, csv, work = args.child
+        rows = CHILDREN[path](Path(csv).resolve(), Path(work).resolve())
+        print(f"rows: {rows}", flush=True)
+        return
+
+    sys.path.insert(0, str(HERE))
+    only = [x.strip() for x in args.only.split(",") if x.strip()]
+    unknown = set(only) - set(PATHS) - set(EXTRAS)
+    if unknown:
+        parser.error(f"--only: unknown {', '.join(sorted(unknown))} (choose from {', '.join([*PATHS, *EXTRAS])})")
+    args.data = args.data.resolve()
+    load = os.getloadavg()[0]
+    from reewatch.prefect_server import prefect_server
+
+    comparisons: list[Comparison] = []
+    extras = Extras()
+    with tempfile.TemporaryDirectory(prefix="reewatch-bench-") as tmp:
+        work = args.work.resolve() if args.work else Path(tmp)
+        if args.work and work.exists() and any(work.iterdir()):
+            parser.error(f"--work {work} is not empty")
+        with prefect_server(work / "prefect-server") as api:
+            bench = Bench(args, work, api)
+            paths = [p for p in PATHS if p in only]
+            for rows in args.rows if paths else []:
+                comparisons.append(bench.compare(rows, paths))
+            if "help" in only:
+                bench.help(extras)
+            if "incremental" in only:
+                bench.incremental(extras)
+            if "noop" in only:
+                bench.noop(extras)
+    block = render(comparisons, extras, args, load)
+    print("\n" + block)
+    if args.write:
+        write_results(block, args.results)
+        print(f"appended to {args.results}")
+
+
+if __name__ == "__main__":
+    main()
