@@ -15,10 +15,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 from prefect import flow, get_run_logger, task
-from prefect_dask import DaskTaskRunner
 
 from flows.retries import STORAGE_RETRIES
 from reewatch.config import Settings
@@ -32,6 +32,9 @@ from reewatch.ingest import (
 )  # fmt: skip
 from reewatch.lake import Lake, LakeObject
 from reewatch.stage import STAGING_PREFIX, StagedRelease, fetched_stage, stage_in_lake
+
+if TYPE_CHECKING:
+    from prefect_dask import DaskTaskRunner
 
 
 @task(name="stage release", task_run_name="stage {file_name}", **STORAGE_RETRIES)
@@ -48,6 +51,8 @@ def stage_releases(lake_url: str, releases: list[tuple[str, str]], run_id: str) 
 
 
 def dask_runner(settings: Settings) -> DaskTaskRunner:
+    from prefect_dask import DaskTaskRunner  # Dask loads only for a backfill (a second of every run otherwise)
+
     if settings.dask_address:
         return DaskTaskRunner(address=settings.dask_address)
     # One thread per worker process: parsing holds the GIL in places, and DuckDB brings its own threads.

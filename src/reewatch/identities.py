@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import duckdb
 
-from reewatch.contracts import Violation
 from reewatch.surveys_check import survey_mismatch_warnings
+from reewatch.violations import Violation
 
 # Only named series are compared with their neighbours: they are where a unit slip would mislead a reader.
 NAMED_SERIES = ("gacc_rare_earths", "gacc_magnets_850511")

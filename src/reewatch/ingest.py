@@ -23,9 +23,6 @@ import duckdb
 
 from reewatch.identities import suspected_unit_errors
 from reewatch.lake import Lake, LakeObject
-from reewatch.sources import parse_release_file
-from reewatch.sources.base import record_json
-from reewatch.sources.detailed import OTHER_HS_SERIES
 from reewatch.stage import QuarantineEntry, StagedRelease, stage_release
 from reewatch.warehouse import transaction
 
@@ -185,6 +182,8 @@ def commit_release(
         # Unit errors need the neighbouring months of other releases: only the warehouse can tell.
         unit_errors = [v for v in suspected_unit_errors(con, release_id) if v.source_row not in staged.bad_rows]
         if unit_errors:
+            from reewatch.sources.base import record_json
+
             raw = _raw_records(lake, staged, {v.source_row for v in unit_errors}, work_dir)
             quarantine += [
                 QuarantineEntry(v.source_row, v.rule, v.message, record_json(raw.get(v.source_row, {})))
@@ -231,6 +230,8 @@ def _outcome(staged: StagedRelease, quarantine: list[QuarantineEntry]) -> Releas
 def _insert_staged(con: duckdb.DuckDBPyConnection, table: str, release_id: str, path: Path, bad: set[str]) -> None:
     """Insert a stage's rows into their warehouse table by column name, leaving out quarantined source rows and
     (for observations) the HS codes the curated tables do not read."""
+    from reewatch.sources.detailed import OTHER_HS_SERIES
+
     if table not in RELEASE_TABLES:
         raise ValueError(f"parsers may only fill {RELEASE_TABLES}, not {table!r}")
     other_hs = "AND series_id NOT LIKE $other_hs || '%'" if table == "observations" else ""
@@ -248,6 +249,8 @@ def _keep_detail(
     """Keep a detailed export's observations, every HS code, as `_state/observations/<release>.parquet` without
     its quarantined rows; the warehouse itself only takes the named series. Releases without other HS codes keep
     no such file. The stage's file is copied as it is when no row is quarantined (the common case)."""
+    from reewatch.sources.detailed import OTHER_HS_SERIES
+
     key = f"{DETAIL_PREFIX}{release_id}.parquet"
     source = str(observations)
     count = con.execute(
@@ -278,6 +281,8 @@ def _sql_path(path: Path) -> str:
 
 def _raw_records(lake: Lake, staged: StagedRelease, rows: set[str], work_dir: Path) -> dict[str, dict[str, object]]:
     """The rows as they stood in the file, read again from raw/ (only when the writer quarantines rows)."""
+    from reewatch.sources import parse_release_file
+
     with lake.local_copy(f"raw/{staged.release_id}", work_dir) as path:
         parsed = parse_release_file(path, staged.file_name)
         try:

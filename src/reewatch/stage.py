@@ -17,15 +17,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
-import polars as pl
 
 from reewatch.config import load_settings
-from reewatch.contracts import Violation, check_observations_file, check_table
 from reewatch.lake import Lake, LakeError, LocalLake, open_lake
-from reewatch.sources import ParsedRelease, UnreadableRelease, parse_release_file
-from reewatch.sources.base import record_json
+
+if TYPE_CHECKING:
+    from reewatch.sources import ParsedRelease
+    from reewatch.violations import Violation
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,9 @@ class StagedRelease:
 def stage_release(path: Path, file_name: str, release_id: str, stage_dir: Path) -> StagedRelease:
     """Parse and check one release file into `stage_dir`. A file that cannot be parsed comes back with
     `failure` set (the run goes on with the other files); storage errors propagate, so the task retries."""
+    # The parsers and contracts (pandas, polars, Pandera) load on first use: a run with nothing new never needs them.
+    from reewatch.sources import UnreadableRelease, parse_release_file
+
     stage_dir.mkdir(parents=True, exist_ok=True)
     staged = StagedRelease(release_id, file_name, path.stat().st_size)
     parsed: ParsedRelease | None = None
@@ -97,6 +101,10 @@ def stage_release(path: Path, file_name: str, release_id: str, stage_dir: Path) 
 
 def _stage_rows(parsed: ParsedRelease, stage_dir: Path, staged: StagedRelease) -> list[Violation]:
     """Write the release's rows to Parquet and check them against their contracts."""
+    import polars as pl
+
+    from reewatch.contracts import check_observations_file, check_table
+
     observations = stage_dir / OBSERVATIONS_FILE
     parsed.write_observations(observations)
     violations = check_observations_file(observations)
@@ -111,6 +119,8 @@ def _stage_rows(parsed: ParsedRelease, stage_dir: Path, staged: StagedRelease) -
 
 def _describe(staged: StagedRelease, parsed: ParsedRelease, violations: list[Violation]) -> None:
     """Fill in what the release is and which rows are quarantined (one entry per source row and rule)."""
+    from reewatch.sources.base import record_json
+
     found = [(r.source_row, r.rule, r.message) for r in parsed.rejects]
     found += [(v.source_row, v.rule, v.message) for v in violations]
     # A row's quantity and value may break the same rule twice: keep one entry per (row, rule).

@@ -12,6 +12,8 @@ import polars as pl
 from pandera.api.polars.types import PolarsData
 from pandera.config import ValidationDepth, config_context
 
+from reewatch.violations import Violation
+
 # No figure reewatch reads comes near 10^15 (world output is ~10^14 US dollars): a larger one is a unit or parse
 # error, and summing a few near 10^308 overflows to infinity in every curated total downstream.
 MAX_MAGNITUDE = 1e15
@@ -22,13 +24,6 @@ def within_magnitude(column: str) -> pl.Expr:
     value = pl.col(column)
     too_large = (value.is_finite() & (value.abs() >= MAX_MAGNITUDE)) | value.is_infinite()
     return ~too_large.fill_null(False)
-
-
-@dataclass(frozen=True)
-class Violation:
-    source_row: str
-    rule: str
-    message: str
 
 
 @dataclass(frozen=True)
