@@ -206,3 +206,90 @@ def test_a_permanent_fault_fails_cleanly_and_a_rerun_publishes_the_same_tables(
     assert_one_complete_version(seen, "v2")
     assert seen["publications"] == ["v1", "v2"]
     assert fingerprint(seen) == fingerprint(reference["v2"])
+
+
+def _plant_expired_lock(lake: object) -> None:
+    import json
+
+    from reewatch.lake import S3Lake
+
+    assert isinstance(lake, S3Lake)
+    record = {"owner": "ghost@gone pid 1", "acquired_at": "2020-01-01T00:00:00+00:00",
+              "expires_at": "2020-01-01T00:02:00+00:00"}  # fmt: skip
+    lake.write_bytes("_state/writer.lock", json.dumps(record).encode())
+
+
+def test_two_runs_taking_over_a_dead_runs_lock_cannot_both_get_it(
+    s3_endpoint: str, proxy: FaultProxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+    import threading
+    from pathlib import Path
+
+    from reewatch.lake import open_lake
+    from reewatch.warehouse import LakeBusy, WriterLock
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.endpoint)
+    url = f"s3://{new_bucket(s3_endpoint)}/lake"
+    _plant_expired_lock(open_lake(url))
+    # Every contender asks at once and reads the dead run's expired lease, but the answers arrive staggered: the
+    # later ones are stale by the time they arrive, after an earlier contender has taken the lock over.
+    proxy.set_faults(*(
+        Fault("slow_body", method="GET", key_contains="/_state/writer.lock", nth=n, delay=0.1 * n)
+        for n in range(1, 5)
+    ))  # fmt: skip
+    locks = [WriterLock(open_lake(url), Path("/nonexistent")) for _ in range(4)]
+    start, winners, busy = threading.Barrier(len(locks)), [], []
+
+    def contend(lock: WriterLock) -> None:
+        start.wait()
+        try:
+            lock.acquire()
+            winners.append(lock)
+        except LakeBusy as exc:
+            busy.append(str(exc))
+
+    threads = [threading.Thread(target=contend, args=(lock,)) for lock in locks]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert len(winners) == 1, f"{len(winners)} runs hold the lock at once"
+    assert len(busy) == len(locks) - 1 and all("lake busy" in message for message in busy)
+    proxy.clear()
+    assert json.loads(open_lake(url).read_bytes("_state/writer.lock"))["token"] == winners[0].token
+    winners[0].release()
+    assert not open_lake(url).exists("_state/writer.lock")
+
+
+@pytest.mark.chaos
+def test_a_run_that_stalls_past_its_lease_loses_the_lock_and_does_not_save_its_warehouse(
+    s3_endpoint: str, proxy: FaultProxy, monkeypatch: pytest.MonkeyPatch, tmp_path: object
+) -> None:
+    import time
+    from pathlib import Path
+
+    from reewatch.config import load_settings
+    from reewatch.lake import LakeError, open_lake
+    from reewatch.warehouse import Warehouse, WriterLock
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.endpoint)
+    url = f"s3://{new_bucket(s3_endpoint)}/lake"
+    settings = load_settings(url, lock_lease_seconds=5, state_dir=Path(str(tmp_path)) / "a")
+    warehouse = Warehouse(settings, open_lake(url))
+    with pytest.raises(LakeError, match="taken over by another run while this one held it"):
+        with warehouse.writer() as con:
+            con.execute("INSERT INTO runs (run_id, started_at) VALUES ('stalled', now())")
+            # This run's renewals cannot get through; its lease runs out and a second run takes the lock over.
+            proxy.set_faults(Fault("503", method="PUT", key_contains="/_state/writer.lock", times=0))
+            time.sleep(5.5)
+            monkeypatch.setenv("AWS_ENDPOINT_URL", s3_endpoint)  # the other run reaches S3 directly
+            other = WriterLock(open_lake(url), Path("/nonexistent"))
+            other.acquire()
+            proxy.clear()
+            deadline = time.monotonic() + 30  # the stalled run's next renewal finds the lock is no longer its own
+            while not warehouse.lock.lost and time.monotonic() < deadline:
+                time.sleep(0.2)
+    assert open_lake(url).exists("_state/writer.lock")  # the new holder's lock stays in place
+    assert not open_lake(url).exists("_state/warehouse.duckdb")  # the stalled run's warehouse was not put back
+    other.release()

@@ -110,12 +110,18 @@ def _build_catalog(
 
 
 def _prune(con: duckdb.DuckDBPyConnection, lake: Lake, keep: int) -> None:
-    """Drop versions beyond the newest `keep` (their catalog first, so no kept catalog points at them)."""
+    """Drop versions beyond the newest `keep` (their catalog first, so no kept catalog points at them), and the
+    unfinished versions of runs that stopped before their catalog swap (killed, or their storage failed)."""
     versions = [row[0] for row in con.execute("SELECT version FROM publications ORDER BY version").fetchall()]
     for version in versions[:-keep]:
         lake.delete_prefix(f"{PUBLISHED}{version}/")
         con.execute("DELETE FROM publications WHERE version = ?", [version])
         log.info("pruned published version %s (keeping %d)", version, keep)
+    # Only the writer publishes, and it holds the lock: a folder no publication names is no one's work in progress.
+    kept = set(versions[-keep:])
+    for version in sorted({obj.key[len(PUBLISHED) :].split("/", 1)[0] for obj in lake.list(PUBLISHED)} - kept):
+        lake.delete_prefix(f"{PUBLISHED}{version}/")
+        log.info("removed unfinished version %s: its run stopped before the catalog swap", version)
 
 
 @contextlib.contextmanager

@@ -282,6 +282,18 @@ class WriterLock:
                 log.warning("could not remove the writer lock (it expires on its own): %s", exc)
 
 
+def _close_abandoned_runs(con: duckdb.DuckDBPyConnection) -> None:
+    """Runs still marked running while we hold the writer lock ended without finishing (killed, or their machine
+    stopped): say so, rather than show them running forever. Their work is picked up by this run."""
+    for (run_id,) in con.execute(
+        "UPDATE runs SET status = 'failed', finished_at = ?, "
+        "message = 'stopped without finishing (killed, or its machine stopped); a later run picked up its work' "
+        "WHERE status = 'running' RETURNING run_id",
+        [datetime.now(UTC).replace(tzinfo=None)],  # naive UTC, like every timestamp reewatch writes
+    ).fetchall():
+        log.warning("run %s stopped without finishing; picking up its work", run_id)
+
+
 class Warehouse:
     """The writer's warehouse for one lake: where its DuckDB file is, and how it is kept in the lake."""
 
@@ -311,6 +323,7 @@ class Warehouse:
             )
             try:
                 migrate(con)
+                _close_abandoned_runs(con)
                 yield con
                 con.execute("CHECKPOINT")
             finally:
