@@ -33,7 +33,7 @@ def snapshot(catalog: str, endpoint: str | None = None) -> dict[str, object]:
         views = con.execute(
             "SELECT view_name, sql FROM duckdb_views() WHERE database_name = 'ree' ORDER BY view_name"
         ).fetchall()
-        publications = [v for (v,) in con.execute("SELECT version FROM ree.publications ORDER BY version").fetchall()]
+        publications = [v for (v,) in con.execute("SELECT version FROM ree.publications ORDER BY published_at").fetchall()]
         tables, read_versions = {}, set()
         for name, sql in views:
             read_versions.add(sql.split("/published/")[1].split("/")[0])
