@@ -9,19 +9,26 @@ The long scenarios (whole `reewatch` runs with Prefect's task retries) are in te
 from __future__ import annotations
 
 import hashlib
+import json
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import boto3
 import pytest
+from botocore.config import Config
 
 from conftest import new_bucket
 from faultproxy import Fault, FaultProxy
-from reewatch.config import S3Settings
-from reewatch.warehouse import connect
+from reewatch.config import S3Settings, load_settings
+from reewatch.lake import Lake, LakeError, S3Lake, open_lake
+from reewatch.warehouse import LakeBusy, Warehouse, WriterLock, connect
 from test_bi_clients import HEADLINES, publish_files
 
 # Columns that differ between two runs of the same data: who ran it and when.
 VOLATILE_COLUMNS = {"run_id", "landed_at", "ingested_at", "checked_at", "published_at"}
+
 
 def snapshot(catalog: str, endpoint: str | None = None) -> dict[str, object]:
     """What a reader attaching `catalog` sees, on a connection of its own: the kept publications, the version(s)
@@ -33,7 +40,9 @@ def snapshot(catalog: str, endpoint: str | None = None) -> dict[str, object]:
         views = con.execute(
             "SELECT view_name, sql FROM duckdb_views() WHERE database_name = 'ree' ORDER BY view_name"
         ).fetchall()
-        publications = [v for (v,) in con.execute("SELECT version FROM ree.publications ORDER BY published_at").fetchall()]
+        publications = [
+            v for (v,) in con.execute("SELECT version FROM ree.publications ORDER BY published_at").fetchall()
+        ]
         tables, read_versions = {}, set()
         for name, sql in views:
             read_versions.add(sql.split("/published/")[1].split("/")[0])
@@ -94,10 +103,9 @@ def lake_with_v1(s3_endpoint: str, proxy: FaultProxy, monkeypatch: pytest.Monkey
 
 
 def test_the_proxy_faults_exactly_the_requests_its_plan_names(s3_endpoint: str, proxy: FaultProxy) -> None:
-    import boto3
-    from botocore.config import Config
-
-    client = boto3.client("s3", endpoint_url=proxy.endpoint, config=Config(retries={"mode": "standard", "total_max_attempts": 1}))
+    client = boto3.client(
+        "s3", endpoint_url=proxy.endpoint, config=Config(retries={"mode": "standard", "total_max_attempts": 1})
+    )
     bucket = new_bucket(s3_endpoint)
     plan = proxy.set_faults(Fault("503", method="PUT", key_contains="/b/", nth=2, times=2))
     for number in range(1, 5):
@@ -182,12 +190,13 @@ PERMANENT = {
         [Fault("reset", method="PUT", key_contains="/_state/warehouse.duckdb", times=0)], "v2",
     ),
 }  # fmt: skip
+
+
 @pytest.mark.parametrize(("faults", "visible"), _params(PERMANENT))
 def test_a_permanent_fault_fails_cleanly_and_a_rerun_publishes_the_same_tables(
     faults: list[Fault], visible: str, s3_endpoint: str, proxy: FaultProxy,
     reference: dict[str, dict[str, object]], monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
-    from reewatch.lake import LakeError
 
     url = lake_with_v1(s3_endpoint, proxy, monkeypatch)
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "2")  # boto3 gives up sooner; the outcome is the same
@@ -208,10 +217,7 @@ def test_a_permanent_fault_fails_cleanly_and_a_rerun_publishes_the_same_tables(
     assert fingerprint(seen) == fingerprint(reference["v2"])
 
 
-def _plant_expired_lock(lake: object) -> None:
-    import json
-
-    from reewatch.lake import S3Lake
+def _plant_expired_lock(lake: Lake) -> None:
 
     assert isinstance(lake, S3Lake)
     record = {"owner": "ghost@gone pid 1", "acquired_at": "2020-01-01T00:00:00+00:00",
@@ -222,12 +228,6 @@ def _plant_expired_lock(lake: object) -> None:
 def test_two_runs_taking_over_a_dead_runs_lock_cannot_both_get_it(
     s3_endpoint: str, proxy: FaultProxy, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import json
-    import threading
-    from pathlib import Path
-
-    from reewatch.lake import open_lake
-    from reewatch.warehouse import LakeBusy, WriterLock
 
     monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.endpoint)
     url = f"s3://{new_bucket(s3_endpoint)}/lake"
@@ -264,18 +264,12 @@ def test_two_runs_taking_over_a_dead_runs_lock_cannot_both_get_it(
 
 @pytest.mark.chaos
 def test_a_run_that_stalls_past_its_lease_loses_the_lock_and_does_not_save_its_warehouse(
-    s3_endpoint: str, proxy: FaultProxy, monkeypatch: pytest.MonkeyPatch, tmp_path: object
+    s3_endpoint: str, proxy: FaultProxy, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    import time
-    from pathlib import Path
-
-    from reewatch.config import load_settings
-    from reewatch.lake import LakeError, open_lake
-    from reewatch.warehouse import Warehouse, WriterLock
 
     monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.endpoint)
     url = f"s3://{new_bucket(s3_endpoint)}/lake"
-    settings = load_settings(url, lock_lease_seconds=5, state_dir=Path(str(tmp_path)) / "a")
+    settings = load_settings(url, lock_lease_seconds=5, state_dir=tmp_path / "a")
     warehouse = Warehouse(settings, open_lake(url))
     with pytest.raises(LakeError, match="taken over by another run while this one held it"):
         with warehouse.writer() as con:

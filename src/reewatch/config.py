@@ -88,9 +88,10 @@ class Settings(BaseSettings):
     by boto3 and by DuckDB alike (`REEWATCH_S3_TIMEOUT`)."""
 
     lock_lease_seconds: int = Field(default=120, ge=5)
-    """How long the writer lock of an `s3://` lake outlives a run that stops renewing it (`REEWATCH_LOCK_LEASE_SECONDS`).
-    A run renews its lease every quarter of this; after a run is killed, the next one takes the lock over once the
-    lease has run out. Shorter means quicker recovery, but a run stalled that long loses the lock."""
+    """How long the writer lock of an `s3://` lake outlives a run that stops renewing it
+    (`REEWATCH_LOCK_LEASE_SECONDS`). A run renews its lease every quarter of this; after a run is killed, the next
+    one takes the lock over once the lease has run out. Shorter means quicker recovery after a crash, but a run
+    that stalls that long loses the lock (and its work is not saved)."""
 
     @field_validator("lake")
     @classmethod

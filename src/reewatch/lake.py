@@ -610,9 +610,7 @@ class S3Lake(Lake):
 
 def _lost_condition(exc: ClientError) -> bool:
     """A conditional request that lost: the object changed (412, or 409 for a concurrent one) or is gone (404)."""
-    return (
-        _error_code(exc) in _CREATE_CONFLICT_CODES | _NOT_FOUND_CODES or _status(exc) in (404, 409, 412)
-    )
+    return _error_code(exc) in _CREATE_CONFLICT_CODES | _NOT_FOUND_CODES or _status(exc) in (404, 409, 412)
 
 
 # ---------------------------------------------------------------------------------------------- factory

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import shutil
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -118,10 +119,19 @@ def _prune(con: duckdb.DuckDBPyConnection, lake: Lake, keep: int) -> None:
         con.execute("DELETE FROM publications WHERE version = ?", [version])
         log.info("pruned published version %s (keeping %d)", version, keep)
     # Only the writer publishes, and it holds the lock: a folder no publication names is no one's work in progress.
-    kept = set(versions[-keep:])
-    for version in sorted({obj.key[len(PUBLISHED) :].split("/", 1)[0] for obj in lake.list(PUBLISHED)} - kept):
-        lake.delete_prefix(f"{PUBLISHED}{version}/")
+    for version in sorted(_version_folders(lake) - set(versions[-keep:])):
+        if lake.is_s3:
+            lake.delete_prefix(f"{PUBLISHED}{version}/")
+        else:  # the folder itself too, and any temp file a killed writer left in it
+            shutil.rmtree(lake.uri(f"{PUBLISHED}{version}"), ignore_errors=True)
         log.info("removed unfinished version %s: its run stopped before the catalog swap", version)
+
+
+def _version_folders(lake: Lake) -> set[str]:
+    if lake.is_s3:
+        return {obj.key[len(PUBLISHED) :].split("/", 1)[0] for obj in lake.list(PUBLISHED)}
+    root = Path(lake.uri(PUBLISHED.rstrip("/")))
+    return {path.name for path in root.iterdir() if path.is_dir()} if root.is_dir() else set()
 
 
 @contextlib.contextmanager
