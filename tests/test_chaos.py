@@ -124,12 +124,12 @@ def test_faults_beyond_boto3s_retries_fail_the_run_cleanly_and_task_retries_ride
     with FaultProxy(s3_endpoint) as proxy:
         # One attempt per boto3 call, so every fault reaches Prefect's task retries (1 s, 4 s, 15 s apart).
         env = {"AWS_ENDPOINT_URL": proxy.endpoint, "AWS_MAX_ATTEMPTS": "1", "AWS_SECRET_ACCESS_KEY": PLANTED_SECRET}
-        # The catalog swap never gets through: the publish task is retried three times, then the run fails.
-        proxy.set_faults(Fault("503", method="PUT", key_contains="/lake/catalog.duckdb", times=0))
+        # A landed file cannot be read back: its ingest task is retried three times, then the run fails.
+        proxy.set_faults(Fault("503", method="GET", key_contains="/landing/2025-06", times=0))
         failed = cli("ingest", *map(str, HEADLINES[4:]), "--lake", url, env=env)
         assert_clean_failure(failed)
-        assert "catalog.duckdb: SlowDown" in failed.stderr
-        assert len(proxy.requests("PUT", "/lake/catalog.duckdb")) == 4  # the first try and three task retries
+        assert "landing/2025-06_major_exports_usd.csv: SlowDown" in failed.stderr
+        assert len(proxy.requests("GET", "/landing/2025-06")) == 4  # the first try and three task retries
         assert failed.stderr.count("Retry ") == 3
         seen = snapshot(f"{url}/catalog.duckdb", s3_endpoint)
         assert_one_complete_version(seen, "v1")  # the previous publication, whole
@@ -296,7 +296,7 @@ def test_a_run_killed_mid_publish_on_s3_leaves_its_lease_and_the_next_run_takes_
 # ---------------------------------------------------------------------------------------------- concurrency
 
 READER = """
-import json, os, sys
+import json, os, sys, time
 from reewatch.config import S3Settings
 from reewatch.warehouse import connect
 catalog, stop = sys.argv[1], sys.argv[2]
@@ -319,6 +319,7 @@ while not os.path.exists(stop):  # until the test says the runs are over
         errors.append([step, type(exc).__name__, str(exc)[:300], answers])
     finally:
         con.close()
+    time.sleep(0.05)  # an eager analyst, not a busy loop that starves the runs of CPU
 print(json.dumps({"answers": answers, "errors": errors}))
 """
 
