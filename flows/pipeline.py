@@ -20,49 +20,32 @@ from prefect.cache_policies import NO_CACHE
 
 from flows.deployments import warehouse_slot
 from flows.notifications import check_freshness, emit_run_event
+from flows.retries import STORAGE_RETRIES
+from flows.scaleout import backfill_archived, backfill_landed
 from reewatch.config import load_settings
 from reewatch.curate import build_curated
 from reewatch.identities import record_identity_warnings
 from reewatch.ingest import ReleaseOutcome, archived_releases, ingest_landed, new_landing_files, replay_release
-from reewatch.lake import Lake, LakeError, LakeObject, open_lake
+from reewatch.lake import Lake, LakeObject, open_lake
 from reewatch.publish import Publication, publish
 from reewatch.quality import GateResult, run_gate
 from reewatch.report import RunSummary, gather, write_data_docs, write_report
 from reewatch.warehouse import Warehouse
 
 
-def _storage_error(task: Any, task_run: Any, state: Any) -> bool:
-    """Retry only what a retry can fix: storage I/O. A parser bug retried is still a parser bug."""
-    try:
-        state.result()
-    except LakeError:
-        return True
-    except Exception:
-        return False
-    return False
-
-
-_IO = {
-    "retries": 3,
-    "retry_delay_seconds": [1, 4, 15],
-    "retry_condition_fn": _storage_error,
-    "cache_policy": NO_CACHE,
-}
-
-
-@task(name="list landing", **_IO)
+@task(name="list landing", **STORAGE_RETRIES)
 def list_landing(lake: Lake, con: duckdb.DuckDBPyConnection) -> list[LakeObject]:
     return new_landing_files(lake, con)
 
 
-@task(name="ingest release", task_run_name="ingest {obj.key}", **_IO)
+@task(name="ingest release", task_run_name="ingest {obj.key}", **STORAGE_RETRIES)
 def ingest_release(
     lake: Lake, con: duckdb.DuckDBPyConnection, obj: LakeObject, run_id: str, work_dir: Path
 ) -> ReleaseOutcome:
     return ingest_landed(lake, con, obj, run_id, work_dir)
 
 
-@task(name="replay release", task_run_name="replay {release[1]}", **_IO)
+@task(name="replay release", task_run_name="replay {release[1]}", **STORAGE_RETRIES)
 def replay(
     lake: Lake, con: duckdb.DuckDBPyConnection, release: tuple[str, str, str | None], run_id: str, work_dir: Path
 ) -> ReleaseOutcome:
@@ -102,14 +85,14 @@ def gate_markdown(gate: GateResult, report_uri: str) -> str:
     return "\n".join(lines)
 
 
-@task(name="publish version", **_IO)
+@task(name="publish version", **STORAGE_RETRIES)
 def publish_version(
     con: duckdb.DuckDBPyConnection, lake: Lake, settings: Any, version: str, run_id: str
 ) -> Publication:
     return publish(con, lake, settings, version, run_id)
 
 
-@task(name="write report", **_IO)
+@task(name="write report", **STORAGE_RETRIES)
 def report(con: duckdb.DuckDBPyConnection, lake: Lake, summary: RunSummary, docs_dir: Path | None) -> str:
     facts = gather(con, summary)
     facts["data_docs"] = write_data_docs(lake, summary.run_id, docs_dir) if docs_dir else None
@@ -136,11 +119,12 @@ def reewatch_run(
     wait_seconds: float = 0.0,
     replay_ids: list[str] | None = None,
     replay_all: bool = False,
+    workers: int | None = None,
 ) -> dict[str, Any]:
     """Process everything new in landing/ (or, for a replay, re-parse archived releases from raw/), rebuild the
     curated tables, publish them and write the report."""
     logger = get_run_logger()
-    settings = load_settings(lake)
+    settings = load_settings(lake, workers=workers)
     store = open_lake(settings.lake, settings.s3() if settings.is_s3 else None)
     run_id = new_run_id()
     summary = RunSummary(run_id=run_id, command=command, lake=store.url, started_at=_now())
@@ -151,32 +135,40 @@ def reewatch_run(
             "INSERT INTO runs (run_id, command, started_at, status) VALUES (?, ?, ?, 'running')",
             [run_id, command, summary.started_at],
         )
+        work_dir = warehouse.work_dir
         if replay_ids or replay_all:
             releases = archived_releases(con, None if replay_all else replay_ids)
             logger.info("replaying %d archived release(s) from raw/", len(releases))
-            work: list[Any] = [(replay, release) for release in releases]
+            files = len(releases)
+            if settings.scale_out and releases:
+                outcomes = backfill_archived(store, con, settings, releases, run_id, work_dir)
+            else:
+                outcomes = (replay(store, con, release, run_id, work_dir) for release in releases)
         else:
             landed = list_landing(store, con)
             logger.info("%d new file(s) in %slanding/", len(landed), store.url.rstrip("/") + "/")
-            work = [(ingest_release, obj) for obj in landed]
+            files = len(landed)
+            if settings.scale_out and landed:
+                outcomes = backfill_landed(store, con, settings, landed, run_id, work_dir)
+            else:
+                outcomes = (ingest_release(store, con, obj, run_id, work_dir) for obj in landed)
         started = time.monotonic()
-        for number, (step, item) in enumerate(work, start=1):
-            outcome = step(store, con, item, run_id, warehouse.work_dir)
+        for number, outcome in enumerate(outcomes, start=1):
             summary.files_in += 1
             summary.rows_loaded += outcome.rows_loaded
             summary.rows_quarantined += outcome.rows_quarantined
             summary.releases.append(asdict(outcome))
             rate = summary.rows_loaded / max(time.monotonic() - started, 1e-6)
             (logger.warning if outcome.status != "loaded" else logger.info)(
-                "[%d/%d] %s (%s rows/s so far)", number, len(work), outcome.message, f"{rate:,.0f}"
+                "[%d/%d] %s (%s rows/s so far)", number, files, outcome.message, f"{rate:,.0f}"
             )
 
         has_publication = con.execute("SELECT count(*) FROM publications").fetchone() != (0,)
         # A run that died after loading but before its publication swapped left work to finish.
-        resume = not work and unpublished_changes(con)
+        resume = not files and unpublished_changes(con)
         if resume:
             logger.warning("the warehouse holds releases loaded after the last publication: publishing them now")
-        if not work and not resume:
+        if not files and not resume:
             summary.status = "nothing_new"
             summary.message = (
                 "nothing new in landing/; the publication is unchanged"

@@ -50,7 +50,7 @@ def test_every_deployment_entrypoint_is_the_pipeline_flow_and_its_parameters_fit
     from prefect.flows import load_flow_from_entrypoint
 
     deployments = _deployments()
-    assert {d["name"] for d in deployments} == {"preliminary", "bulletin", "detailed", "sweep"}
+    assert {d["name"] for d in deployments} == {"preliminary", "bulletin", "detailed", "sweep", "backfill"}
     # Loading a script entrypoint puts its folder on sys.path and the script in sys.modules: undo both after.
     monkeypatch.setattr(sys, "path", list(sys.path))
     loaded_before = set(sys.modules)

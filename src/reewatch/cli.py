@@ -38,6 +38,14 @@ LakeOption = Annotated[
 WaitOption = Annotated[
     float, typer.Option("--wait", help="Seconds to wait for another run's writer lock before giving up.")
 ]
+WorkersOption = Annotated[
+    int | None,
+    typer.Option(
+        "--workers", min=1,
+        help="Releases to parse and check at once; above 1 on a local Dask cluster (backfills). "
+        "Default: $REEWATCH_WORKERS, else 1.",
+    ),
+]  # fmt: skip
 
 
 def _fail(code: int, message: str) -> typer.Exit:
@@ -69,7 +77,7 @@ def _prefect_environment() -> None:
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 
-def _run_pipeline(settings: Settings, command: str, wait: float, **replay: Any) -> dict[str, Any]:
+def _run_pipeline(settings: Settings, command: str, wait: float, **options: Any) -> dict[str, Any]:
     """Run the Prefect flow and turn its outcome into an exit code."""
     _setup_logging(settings)
     _prefect_environment()
@@ -81,7 +89,7 @@ def _run_pipeline(settings: Settings, command: str, wait: float, **replay: Any) 
 
     _no_tracebacks_for(LakeError, LakeBusy, UnknownRelease)
     try:
-        result: dict[str, Any] = reewatch_run(lake=settings.lake, command=command, wait_seconds=wait, **replay)
+        result: dict[str, Any] = reewatch_run(lake=settings.lake, command=command, wait_seconds=wait, **options)
     except UnknownRelease as exc:
         raise _fail(EXIT_USAGE, str(exc)) from None
     except LakeBusy as exc:
@@ -136,9 +144,9 @@ def _exit_for(result: dict[str, Any]) -> None:
 
 
 @app.command()
-def run(lake: LakeOption = None, wait: WaitOption = 0.0) -> None:
+def run(lake: LakeOption = None, wait: WaitOption = 0.0, workers: WorkersOption = None) -> None:
     """Process everything new in landing/, run the quality gate, publish, write the report."""
-    result = _run_pipeline(_settings(lake), "run", wait)
+    result = _run_pipeline(_settings(lake), "run", wait, workers=workers)
     _print_outcome(result)
     _exit_for(result)
 
@@ -148,6 +156,7 @@ def ingest(
     files: Annotated[list[Path], typer.Argument(help="Files to land (any layout reewatch reads).")],
     lake: LakeOption = None,
     wait: WaitOption = 0.0,
+    workers: WorkersOption = None,
 ) -> None:
     """Copy FILES into landing/, then do what `run` does."""
     settings = _settings(lake)
@@ -158,7 +167,7 @@ def ingest(
 
     for key in land_files(settings, files):
         typer.echo(f"landed {key}")
-    result = _run_pipeline(settings, "ingest", wait)
+    result = _run_pipeline(settings, "ingest", wait, workers=workers)
     _print_outcome(result)
     _exit_for(result)
 
@@ -171,11 +180,14 @@ def replay(
     all_releases: Annotated[bool, typer.Option("--all", help="Replay every archived release.")] = False,
     lake: LakeOption = None,
     wait: WaitOption = 0.0,
+    workers: WorkersOption = None,
 ) -> None:
     """Re-parse archived releases from raw/ after a parser or rule fix, replacing their rows and quarantine."""
     if bool(release_ids) == all_releases:
         raise _fail(EXIT_USAGE, "give release ids or --all (not both)")
-    result = _run_pipeline(_settings(lake), "replay", wait, replay_ids=release_ids or None, replay_all=all_releases)
+    result = _run_pipeline(
+        _settings(lake), "replay", wait, replay_ids=release_ids or None, replay_all=all_releases, workers=workers
+    )
     _print_outcome(result)
     _exit_for(result)
 

@@ -93,6 +93,19 @@ class Settings(BaseSettings):
     one takes the lock over once the lease has run out. Shorter means quicker recovery after a crash, but a run
     that stalls that long loses the lock (and its work is not saved)."""
 
+    workers: int = Field(default=1, ge=1)
+    """Releases parsed and checked at once (`--workers`, `REEWATCH_WORKERS`). 1 stages them one by one in the
+    run's own process; more starts a local Dask cluster of that many worker processes for the run."""
+
+    dask_address: str | None = None
+    """An existing Dask scheduler, e.g. `tcp://10.0.0.5:8786` (`REEWATCH_DASK_ADDRESS`): releases are staged on its
+    workers instead of a local cluster. Its workers need reewatch installed and the same lake credentials."""
+
+    @property
+    def scale_out(self) -> bool:
+        """True when releases are staged on Dask rather than in the run's own process."""
+        return self.workers > 1 or bool(self.dask_address)
+
     @field_validator("lake")
     @classmethod
     def _lake_is_folder_or_s3(cls, value: str) -> str:

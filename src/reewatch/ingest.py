@@ -1,27 +1,32 @@
-"""From landing/ into the warehouse: archive the bytes first, then detect, parse, check and load one release.
+"""From landing/ into the warehouse: archive the bytes first, stage the release (parse and check), then commit it.
 
 Every data row of a release ends up either loaded or quarantined (`rows_in = rows_loaded + rows_quarantined`);
 a file that cannot be parsed at all is recorded as `failed`, and the run goes on with the other files.
+
+Staging (stage.py) needs no warehouse, so a backfill can stage many releases at once on Dask workers; committing
+is one transaction per release under the single writer. The warehouse keeps the rows the curated tables read;
+the other HS codes of a detailed export stay beside it as Parquet in the lake (`_state/observations/`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import posixpath
-import sys
-import time
+import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
-import polars as pl
 
-from reewatch.contracts import Violation, check_observations, check_table
 from reewatch.identities import suspected_unit_errors
-from reewatch.lake import Lake, LakeError, LakeObject
-from reewatch.sources import ParsedRelease, UnreadableRelease, parse_release_file
+from reewatch.lake import Lake, LakeObject
+from reewatch.sources import parse_release_file
 from reewatch.sources.base import record_json
+from reewatch.sources.detailed import OTHER_HS_SERIES
+from reewatch.stage import QuarantineEntry, StagedRelease, stage_release
 from reewatch.warehouse import transaction
 
 log = logging.getLogger(__name__)
@@ -29,6 +34,8 @@ log = logging.getLogger(__name__)
 LANDING = "landing/"
 # Warehouse tables holding a release's rows (keyed by release_id and source_row).
 RELEASE_TABLES = ("observations", "survey_results", "usgs_figures", "press_claims")
+# Where the observations the warehouse does not keep (HS codes outside the named series) live, per release.
+DETAIL_PREFIX = "_state/observations/"
 
 
 class UnknownRelease(ValueError):
@@ -46,6 +53,17 @@ class ReleaseOutcome:
     message: str
 
 
+@dataclass(frozen=True)
+class Admission:
+    """A landing object whose bytes are safe in raw/: to be loaded, or recorded as a duplicate."""
+
+    obj: LakeObject
+    release_id: str
+    file_name: str
+    landed_at: datetime
+    duplicate_of: str | None  # why it is not loaded again, when these bytes were loaded before
+
+
 def new_landing_files(lake: Lake, con: duckdb.DuckDBPyConnection) -> list[LakeObject]:
     """Landing objects not seen before with this size and modification time (unchanged files are not re-read)."""
     seen = {
@@ -59,181 +77,209 @@ def new_landing_files(lake: Lake, con: duckdb.DuckDBPyConnection) -> list[LakeOb
     return fresh
 
 
+def admit(
+    lake: Lake,
+    con: duckdb.DuckDBPyConnection,
+    obj: LakeObject,
+    path: Path,
+    run_id: str,
+    admitted: dict[str, str] | None = None,
+) -> Admission:
+    """Archive a landed file (its local copy at `path`) to raw/ and say whether it is new. `admitted` maps the
+    release ids a backfill admitted earlier in this run to their file names (not committed yet)."""
+    file_name = posixpath.basename(obj.key)
+    release_id, _ = lake.archive_file(path)  # bytes are safe in raw/ before any parser touches them
+    earlier = con.execute(
+        "SELECT file_name, ingested_at, run_id FROM releases WHERE release_id = ? AND status <> 'duplicate' "
+        "ORDER BY ingested_at LIMIT 1",
+        [release_id],
+    ).fetchone()
+    if admitted is not None and release_id in admitted:
+        earlier = (admitted[release_id], None, run_id)
+    duplicate_of = None
+    if earlier is not None:
+        when = "landed in the same run" if earlier[2] == run_id else f"ingested {earlier[1]:%Y-%m-%d %H:%M}"
+        duplicate_of = f"same bytes as {earlier[0]} ({when}); not loaded again"
+    elif admitted is not None:
+        admitted[release_id] = file_name
+    return Admission(obj, release_id, file_name, _naive_utc(obj.modified), duplicate_of)
+
+
+def record_duplicate(con: duckdb.DuckDBPyConnection, admission: Admission, run_id: str) -> ReleaseOutcome:
+    outcome = ReleaseOutcome(admission.release_id, admission.file_name, "duplicate", 0, 0, 0,
+                             admission.duplicate_of or "")  # fmt: skip
+    with transaction(con):
+        _record_release(con, outcome, admission.obj.key, None, admission.landed_at, admission.obj.size, run_id)
+        mark_seen(con, admission)
+    return outcome
+
+
+def mark_seen(con: duckdb.DuckDBPyConnection, admission: Admission) -> None:
+    """Remember the landing object, so an unchanged file is not read again."""
+    obj = admission.obj
+    con.execute(
+        "INSERT INTO landing_seen VALUES (?, ?, ?, ?, ?)",
+        [obj.key, obj.size, admission.landed_at, admission.release_id, utc_now()],
+    )
+
+
 def ingest_landed(
     lake: Lake, con: duckdb.DuckDBPyConnection, obj: LakeObject, run_id: str, work_dir: Path
 ) -> ReleaseOutcome:
-    """Archive one landing object to raw/ and load it (or record it as a duplicate or a failure)."""
-    file_name = posixpath.basename(obj.key)
-    landed_at = _naive_utc(obj.modified)
+    """Archive one landing object to raw/, stage it here and commit it (or record it as a duplicate)."""
     with lake.local_copy(obj.key, work_dir) as path:
-        release_id, _ = lake.archive_file(path)  # bytes are safe in raw/ before any parser touches them
-        earlier = con.execute(
-            "SELECT file_name, ingested_at FROM releases WHERE release_id = ? AND status <> 'duplicate' "
-            "ORDER BY ingested_at LIMIT 1",
-            [release_id],
-        ).fetchone()
-        if earlier is not None:
-            message = f"same bytes as {earlier[0]} (ingested {earlier[1]:%Y-%m-%d %H:%M}); not loaded again"
-            outcome = ReleaseOutcome(release_id, file_name, "duplicate", 0, 0, 0, message)
-            _record_release(con, outcome, obj.key, None, landed_at, obj.size, run_id)
-        else:
-            outcome = load_release(con, release_id, path, file_name, obj.key, landed_at, run_id)
-    con.execute(
-        "INSERT INTO landing_seen VALUES (?, ?, ?, ?, ?)", [obj.key, obj.size, landed_at, release_id, utc_now()]
-    )
-    return outcome
+        admission = admit(lake, con, obj, path, run_id)
+        if admission.duplicate_of:
+            return record_duplicate(con, admission, run_id)
+        with local_stage(work_dir, admission.release_id) as stage_dir:
+            staged = stage_release(path, admission.file_name, admission.release_id, stage_dir)
+            return commit_release(lake, con, staged, stage_dir, run_id, work_dir, landing_key=obj.key,
+                                  landed_at=admission.landed_at, seen=admission)  # fmt: skip
 
 
-def load_release(
+@contextlib.contextmanager
+def local_stage(work_dir: Path, release_id: str) -> Iterator[Path]:
+    """A scratch stage directory, removed afterwards."""
+    stage_dir = work_dir / "stage" / release_id
+    shutil.rmtree(stage_dir, ignore_errors=True)
+    try:
+        yield stage_dir
+    finally:
+        shutil.rmtree(stage_dir, ignore_errors=True)
+
+
+def commit_release(
+    lake: Lake,
     con: duckdb.DuckDBPyConnection,
-    release_id: str,
-    path: Path,
-    file_name: str,
+    staged: StagedRelease,
+    stage_dir: Path,
+    run_id: str,
+    work_dir: Path,
+    *,
     landing_key: str | None,
     landed_at: datetime,
-    run_id: str,
+    seen: Admission | None = None,
 ) -> ReleaseOutcome:
-    """Parse, check and (re)load one release, replacing any rows it had before.
-
-    Rows go in batch by batch, each committed on its own: one transaction over ten million rows would hold them
-    all in memory. That is safe because a release counts only once its `releases` row is written (in the final
-    transaction), and a reload first clears whatever a crashed or failed load left behind.
-    """
-    size = path.stat().st_size
-    try:
-        _clear_release(con, release_id)
-        parsed, violations = _load_rows(con, release_id, path, file_name)
-    except (UnreadableRelease, _ParserBug) as exc:
-        outcome = ReleaseOutcome(release_id, file_name, "failed", 0, 0, 0, f"{file_name}: {exc}")
+    """Load one staged release in one transaction, replacing any rows it had before (a replay, or what a crashed
+    run left). `seen` is the landing object it came from, marked seen in the same transaction."""
+    release_id = staged.release_id
+    if staged.failure:
+        outcome = ReleaseOutcome(release_id, staged.file_name, "failed", 0, 0, 0, staged.failure)
         log.error("%s", outcome.message)
+        lake.delete(f"{DETAIL_PREFIX}{release_id}.parquet")
         with transaction(con):
             _clear_release(con, release_id)
-            _record_release(con, outcome, landing_key, None, landed_at, size, run_id)
+            _record_release(con, outcome, landing_key, None, landed_at, staged.size, run_id)
+            if seen:
+                mark_seen(con, seen)
         return outcome
 
-    quarantine = [(r.source_row, r.rule, r.message) for r in parsed.rejects]
-    quarantine += [(v.source_row, v.rule, v.message) for v in violations]
-    # One entry per source row and rule: a row's quantity and value may break the same rule twice.
-    quarantine = list({(row, rule): (row, rule, message) for row, rule, message in quarantine}.values())
-    bad_rows = {row for row, _, _ in quarantine}
-    raw = parsed.raw_records_for(bad_rows)
-    parsed.close()
-    for source_row, rule, detail in quarantine:
-        log.warning("%s row %s: rule %s: %s", file_name, source_row, rule, detail)
-    rows_quarantined = len(bad_rows)
-    rows_loaded = parsed.rows_in - rows_quarantined
-    status = "loaded" if not bad_rows else ("quarantined" if rows_loaded == 0 else "partly_quarantined")
-    message = _summary(file_name, parsed, rows_loaded, quarantine)
-    outcome = ReleaseOutcome(release_id, file_name, status, parsed.rows_in, rows_loaded, rows_quarantined, message)
+    quarantine = list(staged.quarantine)
+    _keep_detail(lake, con, release_id, stage_dir / "observations.parquet", staged.bad_rows, work_dir)
     with transaction(con):
-        if bad_rows:
-            # A source row loads whole or not at all: one bad figure quarantines the row it came from.
-            for table in RELEASE_TABLES:
+        _clear_release(con, release_id)
+        for table in staged.tables:
+            _insert_staged(con, table, release_id, stage_dir / f"{table}.parquet", staged.bad_rows)
+        # Unit errors need the neighbouring months of other releases: only the warehouse can tell.
+        unit_errors = [v for v in suspected_unit_errors(con, release_id) if v.source_row not in staged.bad_rows]
+        if unit_errors:
+            raw = _raw_records(lake, staged, {v.source_row for v in unit_errors}, work_dir)
+            quarantine += [
+                QuarantineEntry(v.source_row, v.rule, v.message, record_json(raw.get(v.source_row, {})))
+                for v in unit_errors
+            ]
+            for table in RELEASE_TABLES:  # a source row loads whole or not at all
                 con.execute(
                     f"DELETE FROM {table} WHERE release_id = ? AND source_row IN (SELECT unnest(?))",  # noqa: S608
-                    [release_id, sorted(bad_rows)],
+                    [release_id, sorted({v.source_row for v in unit_errors})],
                 )
+        outcome = _outcome(staged, quarantine)
+        name = staged.file_name
+        for entry in quarantine:
+            log.warning("%s row %s: rule %s: %s", name, entry.source_row, entry.rule, entry.detail)
         if quarantine:
             con.executemany(
                 "INSERT INTO quarantined_rows VALUES (?, ?, ?, ?, ?)",
-                [
-                    (release_id, row, rule, f"{file_name} row {row}: {detail}", record_json(raw.get(row, {})))
-                    for row, rule, detail in quarantine
-                ],
-            )
-        for warning in parsed.warnings:
-            con.execute(
-                "INSERT INTO load_warnings VALUES (?, 'parser', ?, ?)", [release_id, f"{file_name}: {warning}", run_id]
-            )
-        _record_release(con, outcome, landing_key, parsed, landed_at, size, run_id)
-    log.debug("%s", message)
+                [(release_id, e.source_row, e.rule, f"{name} row {e.source_row}: {e.detail}", e.raw_record)
+                 for e in quarantine],
+            )  # fmt: skip
+        for warning in staged.warnings:
+            con.execute("INSERT INTO load_warnings VALUES (?, 'parser', ?, ?)", [release_id, warning, run_id])
+        _record_release(con, outcome, landing_key, staged, landed_at, staged.size, run_id)
+        if seen:
+            mark_seen(con, seen)
+    log.debug("%s", outcome.message)
     return outcome
 
 
-def _insert_table(con: duckdb.DuckDBPyConnection, table: str, release_id: str, rows: pl.DataFrame) -> None:
-    """Insert a parser's rows into a warehouse table by column name (the table names come from our parsers)."""
-    if rows.is_empty():
-        return
+def _outcome(staged: StagedRelease, quarantine: list[QuarantineEntry]) -> ReleaseOutcome:
+    bad_rows = {entry.source_row for entry in quarantine}
+    loaded = staged.rows_in - len(bad_rows)
+    status = "loaded" if not bad_rows else ("quarantined" if loaded == 0 else "partly_quarantined")
+    text = f"{staged.file_name}: {staged.layout} ({staged.vintage}), {staged.rows_in:,} rows, {loaded:,} loaded"
+    if bad_rows:
+        rules = sorted({entry.rule for entry in quarantine})
+        text += f", {len(bad_rows):,} quarantined ({', '.join(rules)})"
+    return ReleaseOutcome(staged.release_id, staged.file_name, status, staged.rows_in, loaded, len(bad_rows), text)
+
+
+def _insert_staged(con: duckdb.DuckDBPyConnection, table: str, release_id: str, path: Path, bad: set[str]) -> None:
+    """Insert a stage's rows into their warehouse table by column name, leaving out quarantined source rows and
+    (for observations) the HS codes the curated tables do not read."""
     if table not in RELEASE_TABLES:
         raise ValueError(f"parsers may only fill {RELEASE_TABLES}, not {table!r}")
-    con.register("incoming_rows", rows.to_arrow())
+    other_hs = "AND series_id NOT LIKE $other_hs || '%'" if table == "observations" else ""
+    con.execute(
+        f"INSERT INTO {table} BY NAME SELECT $release AS release_id, * FROM read_parquet($path) "  # noqa: S608
+        f"WHERE source_row NOT IN (SELECT unnest($bad::VARCHAR[])) {other_hs}",
+        {"release": release_id, "path": str(path), "bad": sorted(bad)}
+        | ({"other_hs": OTHER_HS_SERIES} if other_hs else {}),
+    )
+
+
+def _keep_detail(
+    lake: Lake, con: duckdb.DuckDBPyConnection, release_id: str, observations: Path, bad: set[str], work_dir: Path
+) -> None:
+    """Keep the observations the warehouse leaves out (other HS codes) as `_state/observations/<release>.parquet`,
+    without the quarantined rows. Written before the release commits, so a loaded release always has it."""
+    key = f"{DETAIL_PREFIX}{release_id}.parquet"
+    source = str(observations)
+    count = con.execute(
+        "SELECT count(*) FROM read_parquet(?) WHERE series_id LIKE ? || '%'", [source, OTHER_HS_SERIES]
+    ).fetchone()
+    if not count or not count[0]:
+        lake.delete(key)
+        return
+    work_dir.mkdir(parents=True, exist_ok=True)
+    detail = work_dir / f"detail-{release_id}.parquet"
     try:
-        con.execute(f"INSERT INTO {table} BY NAME SELECT ? AS release_id, * FROM incoming_rows", [release_id])  # noqa: S608
+        con.execute(
+            "COPY (SELECT * FROM read_parquet($source) WHERE series_id LIKE $prefix || '%' "  # noqa: S608
+            f"AND source_row NOT IN (SELECT unnest($bad::VARCHAR[]))) TO '{_sql_path(detail)}' (FORMAT parquet)",
+            {"source": source, "prefix": OTHER_HS_SERIES, "bad": sorted(bad)},
+        )
+        lake.write_file(key, detail)
     finally:
-        con.unregister("incoming_rows")
+        detail.unlink(missing_ok=True)
 
 
-class Progress:
-    """Rows read so far and the rate, for long files: an updating line on a terminal, log lines otherwise."""
-
-    def __init__(self, file_name: str) -> None:
-        self.file_name = file_name
-        self.started = time.monotonic()
-        self.tty = sys.stderr.isatty()
-        self.shown = False
-
-    def update(self, rows: int) -> None:
-        elapsed = max(time.monotonic() - self.started, 1e-6)
-        if elapsed < 2 and not self.shown:  # small files finish before progress is worth showing
-            return
-        text = f"{self.file_name}: {rows:,} rows read ({rows / elapsed:,.0f} rows/s)"
-        if self.tty:
-            sys.stderr.write("\r" + text)
-            sys.stderr.flush()
-        else:
-            log.info("%s", text)
-        self.shown = True
-
-    def done(self) -> None:
-        if self.tty and self.shown:
-            sys.stderr.write("\n")
+def _sql_path(path: Path) -> str:
+    return str(path).replace("'", "''")
 
 
-class _ParserBug(Exception):
-    """A parser failed in a way it should have named: the file is recorded as failed and the run goes on."""
-
-
-def _load_rows(
-    con: duckdb.DuckDBPyConnection, release_id: str, path: Path, file_name: str
-) -> tuple[ParsedRelease, list[Violation]]:
-    """Parse, check and insert a release's rows (batch by batch); return the parse and the rule violations."""
-    parsed: ParsedRelease | None = None
-    try:
-        parsed = parse_release_file(path, file_name)
-        violations: list[Violation] = []
-        progress = Progress(file_name)
-        for batch in parsed.batches():
-            passed, found = check_observations(batch)
-            violations += found
-            _insert_batch(con, release_id, passed)
-            progress.update(parsed.rows_in)
-        progress.done()
-        violations += suspected_unit_errors(con, release_id)
-        for table, frame in parsed.tables.items():
-            passed_rows, found = check_table(table, pl.from_pandas(frame))
-            violations += found
-            _insert_table(con, table, release_id, passed_rows)
-    except (UnreadableRelease, LakeError, duckdb.IOException, MemoryError):
-        if parsed is not None:
+def _raw_records(lake: Lake, staged: StagedRelease, rows: set[str], work_dir: Path) -> dict[str, dict[str, object]]:
+    """The rows as they stood in the file, read again from raw/ (only when the writer quarantines rows)."""
+    with lake.local_copy(f"raw/{staged.release_id}", work_dir) as path:
+        parsed = parse_release_file(path, staged.file_name)
+        try:
+            if parsed.copy_observations is not None:  # a streaming layout finds its rows in one more scan
+                with local_stage(work_dir, f"raw-{staged.release_id}") as scratch:
+                    scratch.mkdir(parents=True)
+                    parsed.write_observations(scratch / "observations.parquet")
+                    return parsed.raw_records_for(rows)
+            return parsed.raw_records_for(rows)
+        finally:
             parsed.close()
-        raise
-    except Exception as exc:  # a parser bug must not stop the other files; replay fixes the file later
-        if parsed is not None:
-            parsed.close()
-        log.exception("unexpected error while parsing %s", file_name)
-        raise _ParserBug(
-            f"reewatch could not parse it ({type(exc).__name__}: {exc}) — a bug to report; the bytes are kept in "
-            f"raw/{release_id}, `reewatch replay {release_id[:12]}` loads it once fixed"
-        ) from exc
-    return parsed, violations
-
-
-def _summary(file_name: str, parsed: ParsedRelease, loaded: int, quarantine: list[tuple[str, str, str]]) -> str:
-    text = f"{file_name}: {parsed.layout} ({parsed.vintage}), {parsed.rows_in:,} rows, {loaded:,} loaded"
-    if quarantine:
-        rules = sorted({rule for _, rule, _ in quarantine})
-        text += f", {len({r for r, _, _ in quarantine}):,} quarantined ({', '.join(rules)})"
-    return text
 
 
 def _clear_release(con: duckdb.DuckDBPyConnection, release_id: str) -> None:
@@ -242,31 +288,11 @@ def _clear_release(con: duckdb.DuckDBPyConnection, release_id: str) -> None:
     con.execute("DELETE FROM releases WHERE release_id = ? AND status <> 'duplicate'", [release_id])
 
 
-def _insert_batch(con: duckdb.DuckDBPyConnection, release_id: str, rows: pl.DataFrame) -> None:
-    if rows.is_empty():
-        return
-    arrow = rows.to_arrow()
-    con.register("incoming_batch", arrow)
-    try:
-        con.execute(
-            """
-            INSERT INTO observations (release_id, source_row, series_id, commodity, hs_code, period, basis, partner,
-                                      partner_name, measure, value, published_value, published_unit, trade_mode)
-            SELECT ?, source_row, series_id, commodity, hs_code, period, basis, partner, partner_name, measure,
-                   value, published_value, published_unit, trade_mode
-            FROM incoming_batch
-            """,
-            [release_id],
-        )
-    finally:
-        con.unregister("incoming_batch")
-
-
 def _record_release(
     con: duckdb.DuckDBPyConnection,
     outcome: ReleaseOutcome,
     landing_key: str | None,
-    parsed: ParsedRelease | None,
+    staged: StagedRelease | None,
     landed_at: datetime,
     size: int,
     run_id: str,
@@ -277,11 +303,11 @@ def _record_release(
             outcome.release_id,
             outcome.file_name,
             landing_key,
-            parsed.layout if parsed else None,
-            parsed.vintage if parsed else None,
-            parsed.vintage_rank if parsed else None,
-            parsed.published_on if parsed else None,
-            parsed.published_on_estimated if parsed else None,
+            staged.layout if staged else None,
+            staged.vintage if staged else None,
+            staged.vintage_rank if staged else None,
+            staged.published_on if staged else None,
+            staged.published_on_estimated if staged else None,
             landed_at,
             utc_now(),  # ingested_at, in UTC like every timestamp reewatch writes
             size,
@@ -333,7 +359,14 @@ def replay_release(
 ) -> ReleaseOutcome:
     """Re-parse an archived release from raw/ and reload it, replacing its rows and quarantine."""
     release_id, file_name, landing_key = release
+    landed_at = first_landed_at(con, release_id)
+    with lake.local_copy(f"raw/{release_id}", work_dir) as path, local_stage(work_dir, release_id) as stage_dir:
+        staged = stage_release(path, file_name, release_id, stage_dir)
+        return commit_release(lake, con, staged, stage_dir, run_id, work_dir, landing_key=landing_key,
+                              landed_at=landed_at)  # fmt: skip
+
+
+def first_landed_at(con: duckdb.DuckDBPyConnection, release_id: str) -> datetime:
+    """When a release's bytes first landed (a replay keeps it)."""
     landed = con.execute("SELECT min(landed_at) FROM releases WHERE release_id = ?", [release_id]).fetchone()
-    landed_at = landed[0] if landed and landed[0] else utc_now()
-    with lake.local_copy(f"raw/{release_id}", work_dir) as path:
-        return load_release(con, release_id, path, file_name, landing_key, landed_at, run_id)
+    return landed[0] if landed and landed[0] else utc_now()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import polars as pl
 
 from reewatch.contracts.base import TableContract, Violation, validate
-from reewatch.contracts.observations import OBSERVATIONS, check_observations
+from reewatch.contracts.observations import OBSERVATIONS, check_observations, check_observations_file
 
 CONTRACTS: dict[str, TableContract] = {OBSERVATIONS.table: OBSERVATIONS}
 
@@ -26,4 +26,7 @@ def check_table(table: str, frame: pl.DataFrame) -> tuple[pl.DataFrame, list[Vio
 # Source families register their contracts on import (kept last: they import `register` from here).
 from reewatch.contracts import reference, surveys  # noqa: E402, F401
 
-__all__ = ["CONTRACTS", "TableContract", "Violation", "check_observations", "check_table", "register", "validate"]
+__all__ = [
+    "CONTRACTS", "TableContract", "Violation", "check_observations", "check_observations_file", "check_table",
+    "register", "validate",
+]  # fmt: skip

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pandera.polars as pa
 import polars as pl
 from pandera.api.polars.types import PolarsData
+from pandera.config import ValidationDepth, config_context
 
 
 @dataclass(frozen=True)
@@ -50,28 +52,60 @@ def validate(contract: TableContract, frame: pl.DataFrame) -> tuple[pl.DataFrame
         return contract.schema().validate(frame, lazy=True), []
     except pa.errors.SchemaErrors as errors:
         cases = errors.failure_cases
+    violations, bad_rows = _violations(contract, cases, frame["source_row"], lambda rows: frame[sorted(rows)])
+    passed = frame.with_row_index("_i").filter(~pl.col("_i").is_in(sorted(bad_rows))).drop("_i")
+    return passed, violations
+
+
+def validate_parquet(contract: TableContract, path: Path) -> list[Violation]:
+    """Validate every row of a Parquet file without loading it: Pandera runs each check as a polars scan."""
+    rows = pl.scan_parquet(path)
+    try:
+        with config_context(validation_depth=ValidationDepth.SCHEMA_AND_DATA):  # lazy frames check data too
+            contract.schema().validate(rows, lazy=True)
+        return []
+    except pa.errors.SchemaErrors as errors:
+        cases = errors.failure_cases
+
+    def fetch(indexes: set[int]) -> pl.DataFrame:
+        return rows.with_row_index("_i").filter(pl.col("_i").is_in(sorted(indexes))).drop("_i").collect()
+
+    def all_source_rows() -> pl.Series:
+        return rows.select("source_row").collect()["source_row"]
+
+    return _violations(contract, cases, all_source_rows, fetch)[0]
+
+
+def _violations(
+    contract: TableContract,
+    cases: pl.DataFrame,
+    source_rows: pl.Series | Callable[[], pl.Series],
+    fetch: Callable[[set[int]], pl.DataFrame],
+) -> tuple[list[Violation], set[int]]:
+    """One violation per failing (row, rule), explained with the row's values; and the failing row indexes."""
     rules = {rule.name: rule for rule in contract.rules}
     violations: list[Violation] = []
     bad_rows: set[int] = set()
-    seen: set[tuple[int, str]] = set()
+    failing: dict[tuple[int, str], str] = {}  # (row index, rule) -> the column a column check named
     for case in cases.iter_rows(named=True):
         rule_name = str(case["check"])
         index = case["index"]
         if index is None:  # a whole-column problem (a wrong type or a missing column): every row fails it
-            for i, source_row in enumerate(frame["source_row"]):
+            everything = source_rows() if callable(source_rows) else source_rows
+            for i, source_row in enumerate(everything):
                 violations.append(Violation(str(source_row), rule_name, f"column {case['column']}: {rule_name}"))
                 bad_rows.add(i)
             continue
-        if (index, rule_name) in seen:
-            continue
-        seen.add((index, rule_name))
-        row = frame.row(index, named=True)
+        failing.setdefault((int(index), rule_name), f"{case['column']} = {case['failure_case']!r}")
+    if not failing:
+        return violations, bad_rows
+    indexes = sorted({index for index, _ in failing})
+    fetched = fetch(set(indexes))
+    row_at = dict(zip(indexes, fetched.iter_rows(named=True), strict=True))
+    for (index, rule_name), column_case in failing.items():
+        row = row_at[index]
         rule = rules.get(rule_name)
-        if rule is not None:
-            message = rule.explain(row)
-        else:  # a column check such as isin
-            message = f"{case['column']} = {case['failure_case']!r} breaks {rule_name}"
+        message = rule.explain(row) if rule is not None else f"{column_case} breaks {rule_name}"  # a column check
         violations.append(Violation(str(row["source_row"]), rule_name, message))
         bad_rows.add(index)
-    passed = frame.with_row_index("_i").filter(~pl.col("_i").is_in(sorted(bad_rows))).drop("_i")
-    return passed, violations
+    return violations, bad_rows

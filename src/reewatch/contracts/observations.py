@@ -1,19 +1,20 @@
 """The contract for customs observation rows: types, allowed values, ranges per series (DOMAIN.md §5).
 
 One schema, on Pandera's polars backend, checks every layout: small releases as one frame, detailed exports as a
-stream of Arrow batches (polars shares their memory), so a ten-million-row file is never one pandas frame.
+Parquet file scanned lazily, so a ten-million-row file is never one frame in memory.
 Validation is lazy: every failing row comes back with the rule it broke and a message naming its values.
 """
 
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pandera.polars as pa
 import polars as pl
 
-from reewatch.contracts.base import RowRule, TableContract, Violation, validate
+from reewatch.contracts.base import RowRule, TableContract, Violation, validate, validate_parquet
 
 BASES = ["month", "jan_feb", "ytd"]
 MEASURES = ["quantity_t", "quantity", "value_usd", "value_cny", "yoy_quantity_pct", "yoy_value_pct"]
@@ -112,3 +113,8 @@ OBSERVATIONS = TableContract(
 def check_observations(frame: pl.DataFrame) -> tuple[pl.DataFrame, list[Violation]]:
     """Validate observation rows lazily: the rows that passed, and one violation per failing (row, rule)."""
     return validate(OBSERVATIONS, frame)
+
+
+def check_observations_file(path: Path) -> list[Violation]:
+    """Validate a Parquet file of observation rows (a detailed export's millions) without loading it."""
+    return validate_parquet(OBSERVATIONS, path)

@@ -1,7 +1,7 @@
 -- exports_monthly: China's exports per series, month and partner, at the latest vintage.
 -- grain: series_id, period, partner (one row each); a Jan–Feb combined figure sits on February (period_kind jan_feb)
 -- scope: named series (gacc_rare_earths, gacc_magnets_850511, comtrade_*, headline commodities); other HS codes of
---        detailed exports are kept in the warehouse, not here
+--        detailed exports are kept as Parquet in the lake (_state/observations/<release_id>.parquet), not here
 -- source: observations (every vintage) joined to releases; the latest vintage (highest rank, then latest
 --         publication) prevails; a missing WORLD total is the sum of the destinations
 -- column series_id: Which series: gacc_rare_earths (GACC headline 稀土), gacc_magnets_850511 (HS 8505.11 magnets), bloomberg_re_products, or gacc_commodity:<name>. Never mix series.
@@ -27,7 +27,7 @@ WITH vintaged AS (
            r.ingested_at
     FROM observations o
     JOIN releases r ON r.release_id = o.release_id AND r.status IN ('loaded', 'partly_quarantined')
-    -- HS codes outside the named series stay in the warehouse: this table is the series analysts compare.
+    -- HS codes outside the named series are not loaded any more; warehouses made before may still hold some.
     WHERE o.series_id NOT LIKE 'gacc_hs:%'
 ),
 chosen AS (
@@ -40,7 +40,7 @@ chosen AS (
 ),
 given AS (
     -- That release's rows, summed over trade modes.
-    SELECT v.series_id, v.period, v.basis, v.partner, v.measure, any_value(v.partner_name) AS partner_name,
+    SELECT v.series_id, v.period, v.basis, v.partner, v.measure, min(v.partner_name) AS partner_name,
            round(sum(v.value), 6) AS value, any_value(v.vintage) AS vintage, any_value(v.vintage_rank) AS vintage_rank,
            any_value(v.published_on) AS published_on, v.release_id
     FROM vintaged v
@@ -51,8 +51,9 @@ latest AS (
     -- Detailed exports list destinations; where no world total is given, it is their sum.
     SELECT * FROM given
     UNION ALL
-    SELECT series_id, period, basis, 'WORLD', measure, 'World', round(sum(value), 6), any_value(vintage),
-           max(vintage_rank), max(published_on), arg_max(release_id, (vintage_rank, published_on))
+    SELECT series_id, period, basis, 'WORLD', measure, 'World', round(sum(value), 6),
+           arg_max(vintage, (vintage_rank, published_on, release_id)),
+           max(vintage_rank), max(published_on), arg_max(release_id, (vintage_rank, published_on, release_id))
     FROM given g
     WHERE partner <> 'WORLD'
       AND NOT EXISTS (
@@ -64,13 +65,13 @@ latest AS (
 ),
 flows AS (
     SELECT series_id, period, basis AS period_kind, partner,
-           any_value(partner_name) AS partner_name,
+           min(partner_name) AS partner_name,  -- min, not any_value: the same name whatever the load order
            max(value) FILTER (WHERE measure = 'quantity_t') AS quantity_t,
            max(value) FILTER (WHERE measure = 'value_usd') AS value_usd,
            max(value) FILTER (WHERE measure = 'value_cny') AS value_cny,
-           arg_max(vintage, (vintage_rank, published_on)) AS vintage,
-           nullif(arg_max(published_on, (vintage_rank, published_on)), DATE '1900-01-01') AS published_on,
-           arg_max(release_id, (vintage_rank, published_on)) AS release_id
+           arg_max(vintage, (vintage_rank, published_on, release_id)) AS vintage,
+           nullif(arg_max(published_on, (vintage_rank, published_on, release_id)), DATE '1900-01-01') AS published_on,
+           arg_max(release_id, (vintage_rank, published_on, release_id)) AS release_id
     FROM latest
     WHERE basis IN ('month', 'jan_feb') AND measure IN ('quantity_t', 'value_usd', 'value_cny')
     GROUP BY ALL

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -13,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 import polars as pl
+import pyarrow.parquet as pq
 
 # Later release kinds restate earlier ones (DOMAIN.md §2): the highest rank is "current".
 VINTAGE_RANK = {
@@ -43,8 +45,8 @@ class Reject:
 
 @dataclass
 class ParsedRelease:
-    """A parsed release. Small layouts hand over one pandas frame; large ones a stream of polars batches, so
-    nothing holds a whole detailed export in memory (`stream` then also counts `rows_in` as it goes)."""
+    """A parsed release. Small layouts hand over one pandas frame; large ones write their observations straight
+    to Parquet (`copy_observations`, which also counts `rows_in`), so nothing holds a detailed export in memory."""
 
     layout: str
     vintage: str
@@ -57,7 +59,7 @@ class ParsedRelease:
     warnings: list[str] = field(default_factory=list)
     # Rows for the warehouse's other tables (survey_results, usgs_figures, press_claims), each with source_row.
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
-    stream: Callable[[ParsedRelease], Iterator[pl.DataFrame]] | None = None
+    copy_observations: Callable[[ParsedRelease, Path], None] | None = None
     raw_lookup: Callable[[set[str]], dict[str, dict[str, Any]]] | None = None
     temp_files: list[Path] = field(default_factory=list)  # removed by close(), once the loader is done
 
@@ -69,15 +71,30 @@ class ParsedRelease:
     def vintage_rank(self) -> int:
         return VINTAGE_RANK[self.vintage]
 
-    def batches(self) -> Iterator[pl.DataFrame]:
-        """The observations as polars frames with the contract's column types."""
-        if self.stream is not None:
-            yield from self.stream(self)
+    def write_observations(self, target: Path) -> None:
+        """Write the observations to a Parquet file with the contract's column types."""
+        if self.copy_observations is not None:
+            self.copy_observations(self, target)
             return
+        self._frame().write_parquet(target)
+
+    def batches(self) -> Iterator[pl.DataFrame]:
+        """The observations as polars frames with the contract's column types (for tests and small callers)."""
+        if self.copy_observations is None:
+            if not self.observations.empty:
+                yield self._frame()
+            return
+        with tempfile.TemporaryDirectory(prefix="reewatch-batches-") as tmp:
+            target = Path(tmp) / "observations.parquet"
+            self.copy_observations(self, target)
+            for batch in pq.ParquetFile(target).iter_batches(batch_size=250_000):
+                yield pl.DataFrame(pl.from_arrow(batch)).cast(BATCH_SCHEMA)  # type: ignore[arg-type]
+
+    def _frame(self) -> pl.DataFrame:
         frame = self.observations
         if frame.empty:
-            return
-        yield pl.DataFrame(
+            return pl.DataFrame(schema=BATCH_SCHEMA)
+        return pl.DataFrame(
             {
                 "source_row": frame["source_row"].astype(str).tolist(),
                 "series_id": frame["series_id"].tolist(),

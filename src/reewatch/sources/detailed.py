@@ -2,8 +2,8 @@
 
 These files run to millions of rows, so they never pass through pandas: DuckDB reads the CSV with explicit
 VARCHAR columns (a dirty value becomes a quarantined row, not a failed file), types and unpivots it in one
-streaming scan, and hands polars batches to the contract. Quantities come in kg (千克) and values in yuan or
-US dollars, one file per currency; both merge into one observation set.
+streaming scan straight into a Parquet file, which the contract then checks. Quantities come in kg (千克) and
+values in yuan or US dollars, one file per currency; both merge into one observation set.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import codecs
 import re
 import tempfile
 import unicodedata
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -22,14 +21,16 @@ import pandas as pd
 import polars as pl
 
 from reewatch.partners import partner_table
+from reewatch.progress import QueryProgress
 from reewatch.sources.base import BATCH_SCHEMA, ParsedRelease, UnreadableRelease, csv_header
 from reewatch.units import mass_spellings, scale_of
 from reewatch.warehouse import connect
 
 LAYOUT = "gacc_detailed_csv"
-BATCH_ROWS = 250_000
-# HS codes (China's 10-digit codes) of the named series; every other code keeps a series of its own.
+# HS codes (China's 10-digit codes) of the named series; every other code keeps a series of its own,
+# `gacc_hs:<code>`, which the warehouse leaves to Parquet in the lake (no curated table reads them).
 SERIES_BY_HS = {"8505111000": "gacc_magnets_850511"}
+OTHER_HS_SERIES = "gacc_hs:"
 
 # Canonical column -> header spellings (Chinese export, English export), folded.
 _HEADERS: dict[str, tuple[str, ...]] = {
@@ -124,8 +125,8 @@ def parse_path(path: Path, name: str) -> ParsedRelease:
         raw_records={},
         rows_in=0,
     )
-    state: dict[str, Any] = {}
-    release.stream = lambda parsed: _stream(path, header, parsed, state)
+    state: dict[str, Any] = {"name": name}  # the file's name for progress lines, its UTF-8 copy once made
+    release.copy_observations = lambda parsed, target: _copy_observations(path, header, parsed, state, target)
     release.raw_lookup = lambda rows: _raw_records(state["csv"], header, rows)
     return release
 
@@ -162,18 +163,23 @@ def _read_csv_sql(csv_path: Path, header: _Header) -> str:
     )
 
 
-def _stream(path: Path, header: _Header, parsed: ParsedRelease, state: dict[str, Any]) -> Iterator[pl.DataFrame]:
+def _copy_observations(path: Path, header: _Header, parsed: ParsedRelease, state: dict[str, Any], target: Path) -> None:
+    """Type, unpivot and write the whole file to Parquet in one streaming DuckDB statement (no row passes
+    through Python), then read rows_in and the latest month back from that Parquet file."""
     csv_path = _utf8_copy(path, header.encoding)
     state["csv"] = csv_path
     if csv_path != path:
         parsed.temp_files.append(csv_path)
-    con = connect(":memory:", extensions=(), memory_limit="512MB")  # a streaming scan needs little
+    con = connect(":memory:", extensions=())
     try:
-        # Lookup tables go in as Arrow (executemany of a thousand rows costs a second).
+        # Lookup tables go in from Arrow (executemany of a thousand rows costs a second), as tables: a scan of a
+        # registered Arrow object would leave DuckDB without a progress estimate for the whole statement.
         names = pl.DataFrame(partner_table(), schema=["name", "code"], orient="row").unique("name")
         units = pl.DataFrame(list(mass_spellings().items()), schema=["unit", "factor"], orient="row")
-        con.register("partner_names", names.to_arrow())
-        con.register("mass_units", units.to_arrow())
+        for table, rows in (("partner_names", names), ("mass_units", units)):
+            con.register("lookup", rows.to_arrow())
+            con.execute(f"CREATE TABLE {table} AS SELECT * FROM lookup")  # noqa: S608 - our two names
+            con.unregister("lookup")
         series_cases = " ".join(f"WHEN '{hs}' THEN '{series}'" for hs, series in SERIES_BY_HS.items())
         has_mode = "trade_mode" in header.names
         sql = f"""
@@ -192,43 +198,36 @@ def _stream(path: Path, header: _Header, parsed: ParsedRelease, state: dict[str,
                        END AS period,
                        p.code AS partner,
                        trim(partner_name) AS partner_name,
-                       {"trim(trade_mode)" if has_mode else "NULL"} AS trade_mode,
+                       {"trim(trade_mode)" if has_mode else "NULL::VARCHAR"} AS trade_mode,
                        quantity, trim(quantity_unit) AS quantity_unit,
                        value
                 FROM src
                 LEFT JOIN partner_names p ON p.name = lower(regexp_replace(trim(src.partner_name), '\\s+', ' ', 'g'))
             )
             SELECT t.source_row,
-                   CASE t.hs {series_cases} ELSE 'gacc_hs:' || t.hs END AS series_id,
+                   CASE t.hs {series_cases} ELSE '{OTHER_HS_SERIES}' || t.hs END AS series_id,
                    t.commodity, t.hs AS hs_code, t.period, 'month' AS basis, t.partner, t.partner_name,
                    t.trade_mode,
                    unnest([
                        {{'measure': CASE WHEN m.factor IS NULL THEN 'quantity' ELSE 'quantity_t' END,
                          'value': TRY_CAST(replace(t.quantity, ',', '') AS DOUBLE) * coalesce(m.factor, 1),
-                         'published_value': t.quantity, 'published_unit': t.quantity_unit}},
+                         'published_value': coalesce(t.quantity, ''), 'published_unit': t.quantity_unit}},
                        {{'measure': '{header.value_measure}',
                          'value': TRY_CAST(replace(t.value, ',', '') AS DOUBLE) * {header.value_factor},
-                         'published_value': t.value, 'published_unit': '{header.value_unit}'}}
+                         'published_value': coalesce(t.value, ''), 'published_unit': '{header.value_unit}'}}
                    ], recursive := true)
             FROM typed t
             LEFT JOIN mass_units m ON m.unit = lower(t.quantity_unit)
         """  # noqa: S608 - names and factors come from our own tables, not from the file
-        reader = con.execute(sql).to_arrow_reader(BATCH_ROWS)
-        last_row, latest = 1, date.min
-        for batch in reader:
-            frame = pl.from_arrow(batch)
-            assert isinstance(frame, pl.DataFrame)
-            frame = frame.with_columns(
-                pl.col("published_value").fill_null(""), pl.col("value").cast(pl.Float64)
-            ).select(list(BATCH_SCHEMA))
-            if frame.height:  # rows come in file order within a batch, but batches need not end on the last
-                last_row = max(last_row, int(frame["source_row"].cast(pl.Int64).max()))  # type: ignore[arg-type]
-                batch_latest = frame["period"].max()
-                if isinstance(batch_latest, date) and batch_latest > latest:
-                    latest = batch_latest
-            parsed.rows_in = last_row - 1
-            yield frame.cast(BATCH_SCHEMA)  # type: ignore[arg-type]
-        parsed.published_on = _estimated_publication(latest if latest > date.min else None)
+        columns = ", ".join(BATCH_SCHEMA)  # the observation columns, in the contract's order
+        target_sql = str(target).replace("'", "''")
+        with QueryProgress(con, state["name"]):
+            con.execute(f"COPY (SELECT {columns} FROM ({sql})) TO '{target_sql}' (FORMAT parquet)")  # noqa: S608
+        rows, latest = con.execute(
+            f"SELECT coalesce(max(source_row::BIGINT), 1) - 1, max(period) FROM read_parquet('{target_sql}')"  # noqa: S608
+        ).fetchone() or (0, None)
+        parsed.rows_in = int(rows)
+        parsed.published_on = _estimated_publication(latest)
     except Exception as exc:  # DuckDB's CSV errors name the line: keep them, drop the stack
         if "duckdb" in type(exc).__module__:
             raise UnreadableRelease(f"cannot read the CSV: {str(exc).splitlines()[0]}") from None
@@ -238,8 +237,7 @@ def _stream(path: Path, header: _Header, parsed: ParsedRelease, state: dict[str,
 
 
 def _estimated_publication(latest: date | None) -> date | None:
-    """Detailed data come out around the 20th of the month after the latest period in the file (read during the
-    stream: no second scan of a large file)."""
+    """Detailed data come out around the 20th of the month after the latest period in the file."""
     if latest is None:
         return None
     return date(latest.year + (latest.month == 12), latest.month % 12 + 1, 20)
