@@ -192,6 +192,14 @@ def warehouse_facts(path: Path) -> dict[str, object]:
         con.close()
 
 
+def detail_rows(lake: Path) -> dict[str, int]:
+    """Rows per file of `_state/observations/` (the HS codes the warehouse does not keep)."""
+    return {
+        path.name: duckdb.sql(f"SELECT count(*) FROM read_parquet('{path}')").fetchone()[0]  # type: ignore[index]
+        for path in sorted((lake / "_state" / "observations").glob("*.parquet"))
+    }
+
+
 def test_a_run_killed_at_every_stage_is_finished_by_the_next_with_nothing_lost_or_doubled(
     start, cli, tmp_path: Path, large_export: Path
 ) -> None:  # type: ignore[no-untyped-def]
@@ -205,7 +213,17 @@ def test_a_run_killed_at_every_stage_is_finished_by_the_next_with_nothing_lost_o
     lake = tmp_path / "lake"
     publish_files(str(lake), HEADLINES[:4], "v1")
     catalog = str(lake / "catalog.duckdb")
-    archived = lake / "raw" / sha256_file(large_export)
+    release_id = sha256_file(large_export)
+    archived = lake / "raw" / release_id
+    staging = lake / "_state" / "stage" / release_id / "observations.parquet"  # parsed rows, being checked
+    committing = lake / "_state" / "observations" / f"{release_id}.parquet"  # kept just before the commit
+
+    def committed() -> bool:
+        con = duckdb.connect(str(lake / "_state" / "warehouse.duckdb"), read_only=True)
+        try:
+            return con.execute("SELECT count(*) FROM releases WHERE release_id = ?", [release_id]).fetchone() != (0,)
+        finally:
+            con.close()
 
     def unfinished_versions() -> list[str]:
         return sorted(p.name for p in (lake / "published").iterdir() if p.name != "v1")
@@ -220,8 +238,13 @@ def test_a_run_killed_at_every_stage_is_finished_by_the_next_with_nothing_lost_o
     first.kill()
 
     loading = start("run", "--lake", str(lake))
-    loading.wait_until(loading.logged(r"rows read \("), poll=0.05)  # the progress of the load
+    loading.wait_until(staging.exists)  # parsing into the stage
     loading.kill()
+
+    committing_run = start("run", "--lake", str(lake))
+    committing_run.wait_until(committing.exists, poll=0.001)  # the stage is checked; the commit begins
+    committing_run.kill()
+    assert not committed(), "the release was committed before the kill"  # its transaction died with the run
 
     gating = start("run", "--lake", str(lake))
     gating.wait_until(gating.logged(r"Task run 'build curated tables"), poll=0.05)  # the gate starts next
@@ -251,8 +274,9 @@ def test_a_run_killed_at_every_stage_is_finished_by_the_next_with_nothing_lost_o
     assert facts["observations_doubled"] == expected["observations_doubled"] == 0
     assert facts["observations_per_release"] == expected["observations_per_release"]
     assert facts["rows_per_release"] == expected["rows_per_release"]
-    # The four killed runs are closed as failed, not left "running"; the last one published.
-    assert facts["runs"] == {"failed": 4, "published": 1}
+    assert detail_rows(lake) == detail_rows(reference) != {}  # the other HS codes, kept beside the warehouse
+    # The five killed runs are closed as failed, not left "running"; the last one published.
+    assert facts["runs"] == {"failed": 5, "published": 1}
 
 
 def test_a_run_killed_mid_publish_on_s3_leaves_its_lease_and_the_next_run_takes_over(
