@@ -5,7 +5,7 @@ PY := .venv/bin/python
 export DO_NOT_TRACK := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
-.PHONY: setup run test lint bench clean audit
+.PHONY: setup run test chaos lint bench clean audit
 
 setup: .venv/.synced
 
@@ -23,6 +23,10 @@ test: setup
 	@command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium fonts-liberation) \
 		|| echo "chromium could not be installed: the report rendering tests will be skipped"
 	$(PY) -m pytest
+
+# Storage faults, killed runs and concurrent runs through the real command (tests marked chaos; a few minutes).
+chaos: setup
+	$(PY) -m pytest -m chaos
 
 lint: setup
 	.venv/bin/ruff check src flows tests scripts benchmarks

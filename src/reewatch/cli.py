@@ -87,6 +87,7 @@ def _run_pipeline(settings: Settings, command: str, wait: float, **options: Any)
     from reewatch.lake import LakeError
     from reewatch.warehouse import LakeBusy
 
+    _no_tracebacks_for(LakeError, LakeBusy, UnknownRelease)
     try:
         result: dict[str, Any] = reewatch_run(lake=settings.lake, command=command, wait_seconds=wait, **options)
     except UnknownRelease as exc:
@@ -94,8 +95,35 @@ def _run_pipeline(settings: Settings, command: str, wait: float, **options: Any)
     except LakeBusy as exc:
         raise _fail(EXIT_FAILED, str(exc)) from None
     except LakeError as exc:
-        raise _fail(EXIT_FAILED, f"storage error, nothing was published: {exc}") from None
+        # The error may come before the catalog swap or after it (the report, the warehouse's upload): either way
+        # readers see one complete publication, and the next run finishes what this one started.
+        raise _fail(
+            EXIT_FAILED,
+            f"storage error, the run stopped: {exc}; nothing half-written is visible to readers, "
+            "and running again finishes the work",
+        ) from None
     return result
+
+
+class _NoTraceback(logging.Filter):
+    """Drops the traceback from Prefect's log records of expected errors: their message (and our last line) say
+    what happened; pages of botocore frames would only bury it. Bugs keep their tracebacks."""
+
+    def __init__(self, expected: tuple[type[BaseException], ...]) -> None:
+        super().__init__()
+        self.expected = expected
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and isinstance(record.exc_info[1], self.expected):
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
+def _no_tracebacks_for(*expected: type[BaseException]) -> None:
+    for name in ("prefect.flow_runs", "prefect.task_runs"):
+        logger = logging.getLogger(name)
+        logger.filters = [f for f in logger.filters if not isinstance(f, _NoTraceback)]
+        logger.addFilter(_NoTraceback(expected))
 
 
 def _print_outcome(result: dict[str, Any]) -> None:

@@ -26,12 +26,15 @@ class S3Settings:
     """`AWS_ENDPOINT_URL_S3` or `AWS_ENDPOINT_URL` (MinIO, moto); None means AWS itself."""
     region: str
     """`AWS_REGION` or `AWS_DEFAULT_REGION`; us-east-1 when neither is set."""
+    timeout_seconds: float = 60.0
+    """Seconds a request may wait for an answer (or a body for its next byte) before it is abandoned and retried:
+    boto3's read timeout and DuckDB's `http_timeout`. Set by `Settings.s3_timeout` (`REEWATCH_S3_TIMEOUT`)."""
 
     @classmethod
-    def from_environment(cls) -> S3Settings:
+    def from_environment(cls, timeout_seconds: float = 60.0) -> S3Settings:
         endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL") or None
         region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
-        return cls(endpoint_url=endpoint, region=region)
+        return cls(endpoint_url=endpoint, region=region, timeout_seconds=timeout_seconds)
 
 
 @dataclass(frozen=True, repr=False)
@@ -80,6 +83,16 @@ class Settings(BaseSettings):
     keep_versions: int = Field(default=12, ge=1)
     """How many published versions stay in `published/` for time travel (`REEWATCH_KEEP_VERSIONS`)."""
 
+    s3_timeout: float = Field(default=60.0, gt=0)
+    """Seconds an S3 request may stall (no answer, or no next byte of a body) before it is abandoned and retried,
+    by boto3 and by DuckDB alike (`REEWATCH_S3_TIMEOUT`)."""
+
+    lock_lease_seconds: int = Field(default=120, ge=5)
+    """How long the writer lock of an `s3://` lake outlives a run that stops renewing it
+    (`REEWATCH_LOCK_LEASE_SECONDS`). A run renews its lease every quarter of this; after a run is killed, the next
+    one takes the lock over once the lease has run out. Shorter means quicker recovery after a crash, but a run
+    that stalls that long loses the lock (and its work is not saved)."""
+
     workers: int = Field(default=1, ge=1)
     """Releases parsed and checked at once (`--workers`, `REEWATCH_WORKERS`). 1 stages them one by one in the
     run's own process; more starts a local Dask cluster of that many worker processes for the run."""
@@ -120,7 +133,7 @@ class Settings(BaseSettings):
         return self.lake.startswith("s3://")
 
     def s3(self) -> S3Settings:
-        return S3Settings.from_environment()
+        return S3Settings.from_environment(self.s3_timeout)
 
 
 def load_settings(lake: str | None = None, **overrides: object) -> Settings:

@@ -416,15 +416,16 @@ _S3_ERRORS = (ClientError, BotoCoreError, Boto3Error)
 
 def _make_s3_client(settings: S3Settings) -> S3Client:
     endpoint = settings.endpoint_url or os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
-    retries: dict[str, Any] = {"mode": "standard", "max_attempts": _DEFAULT_MAX_ATTEMPTS}
+    # total_max_attempts counts the first try (Config's max_attempts would count retries only, one more than meant).
+    retries: dict[str, Any] = {"mode": "standard", "total_max_attempts": _DEFAULT_MAX_ATTEMPTS}
     if os.environ.get("AWS_MAX_ATTEMPTS"):
-        # An explicit max_attempts in Config beats the environment, so only set it when the
+        # An explicit attempt count in Config beats the environment, so only set it when the
         # operator has not chosen one (tests and scripts use AWS_MAX_ATTEMPTS=1 to fail fast).
-        del retries["max_attempts"]
+        del retries["total_max_attempts"]
     config = botocore.config.Config(
         retries=retries,  # type: ignore[arg-type]
         connect_timeout=10,
-        read_timeout=60,
+        read_timeout=settings.timeout_seconds,
         # MinIO and moto serve buckets under the path, not as virtual hosts.
         s3={"addressing_style": "path"} if endpoint else None,
     )
@@ -584,6 +585,52 @@ class S3Lake(Lake):
         except _S3_ERRORS as exc:
             raise _s3_error("create", self.uri(key), exc) from exc
         return True
+
+    # Conditional writes on an object's ETag: what the S3 writer lock needs to take over a dead run's lease, renew
+    # its own and remove it without ever overwriting (or deleting) a lock another run took in between.
+
+    def read_tagged(self, key: str) -> tuple[bytes, str] | None:
+        """The object's bytes and ETag, or None when it does not exist."""
+        full = self._key(key)
+        try:
+            response = self.client.get_object(Bucket=self.bucket, Key=full)
+            return response["Body"].read(), str(response["ETag"])
+        except ClientError as exc:
+            if _error_code(exc) in _NOT_FOUND_CODES or _status(exc) == 404:
+                return None
+            raise _s3_error("read", self.uri(key), exc) from exc
+        except _S3_ERRORS as exc:
+            raise _s3_error("read", self.uri(key), exc) from exc
+
+    def replace_if_unchanged(self, key: str, data: bytes, etag: str) -> str | None:
+        """Overwrite the object only if it still has this ETag; its new ETag, or None if it changed or went."""
+        full = self._key(key)
+        try:
+            return str(self.client.put_object(Bucket=self.bucket, Key=full, Body=data, IfMatch=etag)["ETag"])
+        except ClientError as exc:
+            if _lost_condition(exc):
+                return None
+            raise _s3_error("conditional write", self.uri(key), exc) from exc
+        except _S3_ERRORS as exc:
+            raise _s3_error("conditional write", self.uri(key), exc) from exc
+
+    def delete_if_unchanged(self, key: str, etag: str) -> bool:
+        """Delete the object only if it still has this ETag; False if it changed or went."""
+        full = self._key(key)
+        try:
+            self.client.delete_object(Bucket=self.bucket, Key=full, IfMatch=etag)
+        except ClientError as exc:
+            if _lost_condition(exc):
+                return False
+            raise _s3_error("conditional delete", self.uri(key), exc) from exc
+        except _S3_ERRORS as exc:
+            raise _s3_error("conditional delete", self.uri(key), exc) from exc
+        return True
+
+
+def _lost_condition(exc: ClientError) -> bool:
+    """A conditional request that lost: the object changed (412, or 409 for a concurrent one) or is gone (404)."""
+    return _error_code(exc) in _CREATE_CONFLICT_CODES | _NOT_FOUND_CODES or _status(exc) in (404, 409, 412)
 
 
 # ---------------------------------------------------------------------------------------------- factory

@@ -7,8 +7,11 @@ them replaces the old one (a rename on a local lake, a single PUT on S3).
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import shutil
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,7 +20,7 @@ import duckdb
 
 from reewatch.config import Settings
 from reewatch.curate import Model, models
-from reewatch.lake import Lake
+from reewatch.lake import Lake, LakeError
 from reewatch.warehouse import connect
 
 log = logging.getLogger(__name__)
@@ -47,9 +50,10 @@ def publish(con: duckdb.DuckDBPyConnection, lake: Lake, settings: Settings, vers
         Path(lake.uri(prefix.rstrip("/"))).mkdir(parents=True, exist_ok=True)
     for model in tables:
         target = lake.uri(f"{prefix}{model.name}.parquet")
-        con.execute(
-            f"COPY curated.{model.name} TO {_quote(target)} (FORMAT parquet, COMPRESSION zstd)"  # noqa: S608
-        )
+        with _storage_errors(f"writing {target}"):
+            con.execute(
+                f"COPY curated.{model.name} TO {_quote(target)} (FORMAT parquet, COMPRESSION zstd)"  # noqa: S608
+            )
     published_at = datetime.now(UTC).replace(tzinfo=None)
     earlier = con.execute(
         "SELECT version, run_id, published_at FROM publications WHERE version <> ? ORDER BY version", [version]
@@ -58,7 +62,8 @@ def publish(con: duckdb.DuckDBPyConnection, lake: Lake, settings: Settings, vers
 
     with tempfile.TemporaryDirectory(prefix="reewatch-catalog-") as tmp:
         catalog = Path(tmp) / "catalog.duckdb"
-        _build_catalog(catalog, lake, settings, prefix, tables, history)
+        with _storage_errors(f"building the catalog of version {version}"):  # its views read the Parquet files
+            _build_catalog(catalog, lake, settings, prefix, tables, history)
         # The version's own catalog first (time travel), then the swap readers see.
         lake.write_file(f"{prefix}catalog.duckdb", catalog)
         lake.write_file(CATALOG_KEY, catalog)
@@ -106,12 +111,37 @@ def _build_catalog(
 
 
 def _prune(con: duckdb.DuckDBPyConnection, lake: Lake, keep: int) -> None:
-    """Drop versions beyond the newest `keep` (their catalog first, so no kept catalog points at them)."""
+    """Drop versions beyond the newest `keep` (their catalog first, so no kept catalog points at them), and the
+    unfinished versions of runs that stopped before their catalog swap (killed, or their storage failed)."""
     versions = [row[0] for row in con.execute("SELECT version FROM publications ORDER BY version").fetchall()]
     for version in versions[:-keep]:
         lake.delete_prefix(f"{PUBLISHED}{version}/")
         con.execute("DELETE FROM publications WHERE version = ?", [version])
         log.info("pruned published version %s (keeping %d)", version, keep)
+    # Only the writer publishes, and it holds the lock: a folder no publication names is no one's work in progress.
+    for version in sorted(_version_folders(lake) - set(versions[-keep:])):
+        if lake.is_s3:
+            lake.delete_prefix(f"{PUBLISHED}{version}/")
+        else:  # the folder itself too, and any temp file a killed writer left in it
+            shutil.rmtree(lake.uri(f"{PUBLISHED}{version}"), ignore_errors=True)
+        log.info("removed unfinished version %s: its run stopped before the catalog swap", version)
+
+
+def _version_folders(lake: Lake) -> set[str]:
+    if lake.is_s3:
+        return {obj.key[len(PUBLISHED) :].split("/", 1)[0] for obj in lake.list(PUBLISHED)}
+    root = Path(lake.uri(PUBLISHED.rstrip("/")))
+    return {path.name for path in root.iterdir() if path.is_dir()} if root.is_dir() else set()
+
+
+@contextlib.contextmanager
+def _storage_errors(doing: str) -> Iterator[None]:
+    """DuckDB's own S3 and file errors (after httpfs's retries) as LakeError: the flow retries the publication,
+    the command line says it in one line. DuckDB's messages name the URL, never the credentials."""
+    try:
+        yield
+    except duckdb.IOException as exc:
+        raise LakeError(f"{doing} failed: {exc}") from exc
 
 
 def _quote(text: str) -> str:

@@ -18,6 +18,7 @@ import os
 import socket
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from importlib import resources
@@ -27,7 +28,7 @@ from urllib.parse import urlparse
 import duckdb
 
 from reewatch.config import S3Credentials, S3Settings, Settings, resolve_s3_credentials
-from reewatch.lake import Lake, LakeError
+from reewatch.lake import Lake, LakeError, S3Lake
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +94,8 @@ def create_s3_secret(con: duckdb.DuckDBPyConnection, s3: S3Settings, credentials
     # CREATE SECRET takes no bound parameters, so quote each literal (doubling quotes) rather than interpolate raw.
     body = ", ".join(f"{key} {_literal(value)}" for key, value in options.items())
     con.execute(f"CREATE OR REPLACE SECRET reewatch_s3 (TYPE s3, {body})")
+    # The same patience as boto3's: a stalled request is abandoned (and retried by httpfs) after this long.
+    con.execute(f"SET http_timeout = {max(1, round(s3.timeout_seconds))}")
 
 
 def _literal(value: str) -> str:
@@ -136,7 +139,10 @@ class WriterLock:
 
     Local lakes use an OS file lock (released by the kernel even on SIGKILL). S3 lakes create
     `_state/writer.lock` only if absent (a conditional PUT); the holder renews the lease every
-    `lease_seconds / 4`, and a lock whose lease ran out (its holder died) is taken over.
+    `lease_seconds / 4`, and a lock whose lease ran out (its holder died) is taken over. Every change to an
+    existing lock object is conditional on the ETag last seen, so two runs taking over the same dead lease, or a
+    stalled holder renewing a lease someone else has taken, cannot both end up holding it. Each acquisition
+    carries its own token: a lock whose creation succeeded but whose answer was lost is still recognised as ours.
     """
 
     def __init__(self, lake: Lake, local_lock_dir: Path, lease_seconds: int = 120) -> None:
@@ -146,7 +152,11 @@ class WriterLock:
         self._fd: int | None = None
         self._stop = threading.Event()
         self._renewer: threading.Thread | None = None
+        self._etag: str | None = None
+        self.token = uuid.uuid4().hex
         self.owner = f"{getpass.getuser()}@{socket.gethostname()} pid {os.getpid()}"
+        self.lost = False
+        """Set when another run took the lock over while this one held it (this run stalled past its lease)."""
 
     def acquire(self, wait_seconds: float = 0.0) -> None:
         deadline = time.monotonic() + wait_seconds
@@ -180,40 +190,79 @@ class WriterLock:
             self._fd = fd
             return None
 
-        if self.lake.create_exclusive(LOCK_KEY, self._lease_record()):
-            self._start_renewing()
-            return None
+        lake = self._s3_lake()
+        lake.create_exclusive(LOCK_KEY, self._lease_record())
+        current = lake.read_tagged(LOCK_KEY)
+        if current is None:  # released between our two requests: try again on the next round
+            return "another run (just finishing)"
+        data, etag = current
         try:
-            record = json.loads(self.lake.read_bytes(LOCK_KEY))
-        except (LakeError, ValueError):
-            return "another run"
+            record = json.loads(data)
+        except ValueError:
+            record = {}
+        if record.get("token") == self.token:  # created now, or by an earlier attempt whose answer was lost
+            self._hold(etag)
+            return None
         expires = datetime.fromisoformat(record.get("expires_at", "1970-01-01T00:00:00+00:00"))
         if expires < datetime.now(UTC):
-            log.warning("taking over the writer lock of %s: its lease ran out at %s", record.get("owner"), expires)
-            self.lake.delete(LOCK_KEY)
-            return self._try_acquire()
+            taken = lake.replace_if_unchanged(LOCK_KEY, self._lease_record(), etag)
+            if taken is not None:
+                log.warning("took over the writer lock of %s: its lease ran out at %s", record.get("owner"), expires)
+                self._hold(taken)
+                return None
+            return "another run (taking over an expired lock at the same moment)"
         return f"{record.get('owner', 'another run')} since {record.get('acquired_at', '?')}"
+
+    def _s3_lake(self) -> S3Lake:
+        if not isinstance(self.lake, S3Lake):
+            raise TypeError(f"a leased writer lock needs an S3 lake, not {self.lake!r}")
+        return self.lake
 
     def _lease_record(self) -> bytes:
         now = datetime.now(UTC)
         return json.dumps(
             {
                 "owner": self.owner,
+                "token": self.token,
                 "acquired_at": now.isoformat(timespec="seconds"),
                 "expires_at": (now + timedelta(seconds=self.lease_seconds)).isoformat(timespec="seconds"),
             }
         ).encode()
 
-    def _start_renewing(self) -> None:
-        def renew() -> None:
-            while not self._stop.wait(self.lease_seconds / 4):
-                try:
-                    self.lake.write_bytes(LOCK_KEY, self._lease_record())
-                except LakeError as exc:  # the next renewal may succeed; the lease has slack for it
-                    log.warning("could not renew the writer lock: %s", exc)
-
-        self._renewer = threading.Thread(target=renew, name="reewatch-lock-lease", daemon=True)
+    def _hold(self, etag: str) -> None:
+        self._etag = etag
+        self._stop.clear()
+        self._renewer = threading.Thread(target=self._renew_until_released, name="reewatch-lock-lease", daemon=True)
         self._renewer.start()
+
+    def _renew_until_released(self) -> None:
+        lake = self._s3_lake()
+        while not self._stop.wait(self.lease_seconds / 4):
+            try:
+                renewed = lake.replace_if_unchanged(LOCK_KEY, self._lease_record(), self._etag or "")
+                if renewed is None:
+                    renewed = self._still_ours()
+                if renewed is None:
+                    self.lost = True
+                    log.error(
+                        "the writer lock of %s was taken over by another run: this run stalled past its lease",
+                        self.lake.url,
+                    )
+                    return
+                self._etag = renewed
+            except LakeError as exc:  # the next renewal may succeed; the lease has slack for it
+                log.warning("could not renew the writer lock: %s", exc)
+
+    def _still_ours(self) -> str | None:
+        """The lock's ETag if it still carries our token (a renewal applied whose answer was lost), else None."""
+        current = self._s3_lake().read_tagged(LOCK_KEY)
+        if current is None:
+            return None
+        try:
+            token = json.loads(current[0]).get("token")
+        except ValueError:
+            return None
+        return current[1] if token == self.token else None
 
     def release(self) -> None:
         if self._fd is not None:
@@ -221,9 +270,28 @@ class WriterLock:
             self._fd = None
         if self._renewer is not None:
             self._stop.set()
-            self._renewer.join(timeout=5)
+            self._renewer.join(timeout=10)
             self._renewer = None
-            self.lake.delete(LOCK_KEY)
+            try:
+                # Only our own lock: one taken over by another run stays where it is.
+                etag = self._still_ours()
+                if etag is not None and not self._s3_lake().delete_if_unchanged(LOCK_KEY, etag):
+                    log.warning("the writer lock changed hands while this run released it; left in place")
+            except LakeError as exc:
+                # Raising here would hide the error that ended the run, if any; the lease runs out on its own.
+                log.warning("could not remove the writer lock (it expires on its own): %s", exc)
+
+
+def _close_abandoned_runs(con: duckdb.DuckDBPyConnection) -> None:
+    """Runs still marked running while we hold the writer lock ended without finishing (killed, or their machine
+    stopped): say so, rather than show them running forever. Their work is picked up by this run."""
+    for (run_id,) in con.execute(
+        "UPDATE runs SET status = 'failed', finished_at = ?, "
+        "message = 'stopped without finishing (killed, or its machine stopped); a later run picked up its work' "
+        "WHERE status = 'running' RETURNING run_id",
+        [datetime.now(UTC).replace(tzinfo=None)],  # naive UTC, like every timestamp reewatch writes
+    ).fetchall():
+        log.warning("run %s stopped without finishing; picking up its work", run_id)
 
 
 class Warehouse:
@@ -238,7 +306,7 @@ class Warehouse:
         else:
             self.work_dir = Path(lake.uri("_state"))
         self.path = self.work_dir / "warehouse.duckdb"
-        self.lock = WriterLock(lake, self.work_dir)
+        self.lock = WriterLock(lake, self.work_dir, lease_seconds=settings.lock_lease_seconds)
 
     @contextlib.contextmanager
     def writer(self, wait_seconds: float = 0.0) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -255,10 +323,17 @@ class Warehouse:
             )
             try:
                 migrate(con)
+                _close_abandoned_runs(con)
                 yield con
                 con.execute("CHECKPOINT")
             finally:
                 con.close()
+            if self.lock.lost:
+                # Putting our copy back would overwrite the warehouse of the run that took the lock over.
+                raise LakeError(
+                    f"the writer lock of {self.lake.url} was taken over by another run while this one held it (it "
+                    f"stalled past its {self.lock.lease_seconds} s lease): this run's warehouse is not saved; run again"
+                )
             if self.lake.is_s3:
                 self.lake.write_file(WAREHOUSE_KEY, self.path)
         finally:
