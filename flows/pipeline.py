@@ -25,7 +25,14 @@ from flows.scaleout import backfill_archived, backfill_landed
 from reewatch.config import load_settings
 from reewatch.curate import build_curated
 from reewatch.identities import record_identity_warnings
-from reewatch.ingest import ReleaseOutcome, archived_releases, ingest_landed, new_landing_files, replay_release
+from reewatch.ingest import (
+    ReleaseOutcome,
+    archived_releases,
+    clear_leftover_stages,
+    ingest_landed,
+    new_landing_files,
+    replay_release,
+)  # fmt: skip
 from reewatch.lake import Lake, LakeObject, open_lake
 from reewatch.publish import Publication, publish
 from reewatch.quality import GateResult, run_gate
@@ -136,6 +143,7 @@ def reewatch_run(
             [run_id, command, summary.started_at],
         )
         work_dir = warehouse.work_dir
+        clear_leftover_stages(store, work_dir)  # what a killed run left; this run holds the lock now
         if replay_ids or replay_all:
             releases = archived_releases(con, None if replay_all else replay_ids)
             logger.info("replaying %d archived release(s) from raw/", len(releases))
@@ -178,6 +186,7 @@ def reewatch_run(
         else:
             counts = curate(con, run_id)
             docs_dir = warehouse.work_dir / "quality" / run_id
+            logger.info("running the quality gate")
             gate = quality_gate(con, run_id, docs_dir, store.uri(f"reports/{run_id}/index.html"))
             summary.quality = gate.to_dict()
             if gate.blocked:
@@ -185,6 +194,9 @@ def reewatch_run(
                 summary.status, summary.message = "blocked", gate.summary()
                 logger.error("quality gate blocked publishing: %s", gate.summary())
             else:
+                # A run that stalled past its S3 lease must not swap the catalog under the run that took over.
+                warehouse.ensure_still_writer("nothing was published")
+                logger.info("publishing version %s", run_id)
                 publication = publish_version(con, store, settings, run_id, run_id)
                 summary.status = "published"
                 summary.published_version = publication.version

@@ -23,7 +23,7 @@ import duckdb
 
 from reewatch.identities import suspected_unit_errors
 from reewatch.lake import Lake, LakeObject
-from reewatch.stage import QuarantineEntry, StagedRelease, stage_release
+from reewatch.stage import STAGING_PREFIX, QuarantineEntry, StagedRelease, stage_release
 from reewatch.warehouse import transaction
 
 log = logging.getLogger(__name__)
@@ -86,6 +86,7 @@ def admit(
     release ids a backfill admitted earlier in this run to their file names (not committed yet)."""
     file_name = posixpath.basename(obj.key)
     release_id, _ = lake.archive_file(path)  # bytes are safe in raw/ before any parser touches them
+    log.info("archived %s as raw/%s", obj.key, release_id)
     earlier = con.execute(
         "SELECT file_name, ingested_at, run_id FROM releases WHERE release_id = ? AND status <> 'duplicate' "
         "ORDER BY ingested_at LIMIT 1",
@@ -129,9 +130,18 @@ def ingest_landed(
         if admission.duplicate_of:
             return record_duplicate(con, admission, run_id)
         with local_stage(work_dir, admission.release_id) as stage_dir:
+            log.info("staging %s", admission.file_name)
             staged = stage_release(path, admission.file_name, admission.release_id, stage_dir)
+            log.info("committing %s", admission.file_name)
             return commit_release(lake, con, staged, stage_dir, run_id, work_dir, landing_key=obj.key,
                                   landed_at=admission.landed_at, seen=admission)  # fmt: skip
+
+
+def clear_leftover_stages(lake: Lake, work_dir: Path) -> None:
+    """Remove the stages a killed run left behind (locally, and the Dask workers' ones in the lake)."""
+    shutil.rmtree(work_dir / "stage", ignore_errors=True)
+    if lake.list(STAGING_PREFIX):
+        lake.delete_prefix(STAGING_PREFIX)
 
 
 @contextlib.contextmanager

@@ -328,12 +328,8 @@ class Warehouse:
                 con.execute("CHECKPOINT")
             finally:
                 con.close()
-            if self.lock.lost:
-                # Putting our copy back would overwrite the warehouse of the run that took the lock over.
-                raise LakeError(
-                    f"the writer lock of {self.lake.url} was taken over by another run while this one held it (it "
-                    f"stalled past its {self.lock.lease_seconds} s lease): this run's warehouse is not saved; run again"
-                )
+            # Putting our copy back would overwrite the warehouse of the run that took the lock over.
+            self.ensure_still_writer("its warehouse is not saved")
             if self.lake.is_s3:
                 self.lake.write_file(WAREHOUSE_KEY, self.path)
         finally:
@@ -345,6 +341,14 @@ class Warehouse:
             leftover.unlink(missing_ok=True)
         if self.lake.exists(WAREHOUSE_KEY):
             self.lake.download(WAREHOUSE_KEY, self.path)
+
+    def ensure_still_writer(self, consequence: str) -> None:
+        """Raise LakeError if another run took the writer lock over while this one stalled past its lease."""
+        if self.lock.lost:
+            raise LakeError(
+                f"the writer lock of {self.lake.url} was taken over by another run while this one held it (it "
+                f"stalled past its {self.lock.lease_seconds} s lease): {consequence}; run again"
+            )
 
     @contextlib.contextmanager
     def reader(self) -> Iterator[duckdb.DuckDBPyConnection]:
