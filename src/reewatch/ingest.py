@@ -296,12 +296,7 @@ def _raw_records(lake: Lake, staged: StagedRelease, rows: set[str], work_dir: Pa
     with lake.local_copy(f"raw/{staged.release_id}", work_dir) as path:
         parsed = parse_release_file(path, staged.file_name)
         try:
-            if parsed.copy_observations is not None:  # a streaming layout finds its rows in one more scan
-                with local_stage(work_dir, f"raw-{staged.release_id}") as scratch:
-                    scratch.mkdir(parents=True)
-                    parsed.write_observations(scratch / "observations.parquet")
-                    return parsed.raw_records_for(rows)
-            return parsed.raw_records_for(rows)
+            return parsed.raw_records_for(rows)  # a detailed export: one scan for just these lines
         finally:
             parsed.close()
 

@@ -127,7 +127,7 @@ def parse_path(path: Path, name: str) -> ParsedRelease:
     )
     state: dict[str, Any] = {"name": name}  # the file's name for progress lines, its UTF-8 copy once made
     release.copy_observations = lambda parsed, target: _copy_observations(path, header, parsed, state, target)
-    release.raw_lookup = lambda rows: _raw_records(state["csv"], header, rows)
+    release.raw_lookup = lambda rows: _raw_records(_utf8_csv(path, header, release, state), header, rows)
     return release
 
 
@@ -172,13 +172,19 @@ def _has_data_rows(csv_path: Path) -> bool:
         return bool(handle.read(65536).strip())
 
 
+def _utf8_csv(path: Path, header: _Header, parsed: ParsedRelease, state: dict[str, Any]) -> Path:
+    """The export as UTF-8 (all DuckDB reads), transcoded at most once per parse; removed by parsed.close()."""
+    if "csv" not in state:
+        state["csv"] = _utf8_copy(path, header.encoding)
+        if state["csv"] != path:
+            parsed.temp_files.append(state["csv"])
+    return Path(state["csv"])
+
+
 def _copy_observations(path: Path, header: _Header, parsed: ParsedRelease, state: dict[str, Any], target: Path) -> None:
     """Type, unpivot and write the whole file to Parquet in one streaming DuckDB statement (no row passes
     through Python), then read rows_in and the latest month back from that Parquet file."""
-    csv_path = _utf8_copy(path, header.encoding)
-    state["csv"] = csv_path
-    if csv_path != path:
-        parsed.temp_files.append(csv_path)
+    csv_path = _utf8_csv(path, header, parsed, state)
     if not _has_data_rows(csv_path):
         parsed.warnings.append("the export has a header but no data rows")
         pl.DataFrame(schema=BATCH_SCHEMA).write_parquet(target)
