@@ -10,11 +10,9 @@ a detailed export's rows for every HS code stay beside it as Parquet in the lake
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import posixpath
 import shutil
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,7 +21,7 @@ import duckdb
 
 from reewatch.identities import suspected_unit_errors
 from reewatch.lake import Lake, LakeObject
-from reewatch.stage import STAGING_PREFIX, QuarantineEntry, StagedRelease, stage_release
+from reewatch.stage import STAGING_PREFIX, QuarantineEntry, StagedRelease, local_stage, stage_release
 from reewatch.warehouse import transaction
 
 log = logging.getLogger(__name__)
@@ -142,17 +140,6 @@ def clear_leftover_stages(lake: Lake, work_dir: Path) -> None:
     shutil.rmtree(work_dir / "stage", ignore_errors=True)
     if lake.list(STAGING_PREFIX):
         lake.delete_prefix(STAGING_PREFIX)
-
-
-@contextlib.contextmanager
-def local_stage(work_dir: Path, release_id: str) -> Iterator[Path]:
-    """A scratch stage directory, removed afterwards."""
-    stage_dir = work_dir / "stage" / release_id
-    shutil.rmtree(stage_dir, ignore_errors=True)
-    try:
-        yield stage_dir
-    finally:
-        shutil.rmtree(stage_dir, ignore_errors=True)
 
 
 def commit_release(

@@ -161,12 +161,19 @@ def fetched_stage(lake: Lake, run_id: str, staged: StagedRelease, work_dir: Path
     if isinstance(lake, LocalLake):
         yield Path(lake.uri(prefix.rstrip("/")))
         return
-    stage_dir = work_dir / "stage" / staged.release_id
-    shutil.rmtree(stage_dir, ignore_errors=True)
-    stage_dir.mkdir(parents=True)
-    try:
+    with local_stage(work_dir, staged.release_id) as stage_dir:
+        stage_dir.mkdir(parents=True)
         for table in staged.tables:
             lake.download(f"{prefix}{table}.parquet", stage_dir / f"{table}.parquet")
+        yield stage_dir
+
+
+@contextlib.contextmanager
+def local_stage(work_dir: Path, release_id: str) -> Iterator[Path]:
+    """A scratch stage directory for one release under the writer's work folder, removed afterwards."""
+    stage_dir = work_dir / "stage" / release_id
+    shutil.rmtree(stage_dir, ignore_errors=True)
+    try:
         yield stage_dir
     finally:
         shutil.rmtree(stage_dir, ignore_errors=True)

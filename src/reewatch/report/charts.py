@@ -141,16 +141,7 @@ def destinations_spec(facts: Mapping[str, Any]) -> dict[str, Any] | None:
     ]
     if not rows:
         return None
-    import altair as alt
-
-    sort = alt.EncodingSortField(field="quantity_t", order="descending")
-    base = alt.Chart(alt.Data(values=rows)).encode(
-        y=alt.Y("destination:N", sort=sort, title=None),
-        x=alt.X("quantity_t:Q", title="tonnes"),
-    )
-    bars = base.mark_bar(color=BAR_COLOUR)
-    labels = base.mark_text(align="left", dx=3, fontSize=10).encode(text="share:N")
-    return _finish((bars + labels).properties(width=WIDTH - 120, height=alt.Step(16)).to_dict())
+    return _labelled_bars(rows, "destination", "quantity_t", "share", "tonnes")
 
 
 def approvals_spec(facts: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -187,16 +178,7 @@ def world_production_spec(facts: Mapping[str, Any]) -> dict[str, Any] | None:
     ]  # fmt: skip
     if not rows:
         return None
-    import altair as alt
-
-    sort = alt.EncodingSortField(field="share", order="descending")
-    base = alt.Chart(alt.Data(values=rows)).encode(
-        y=alt.Y("country:N", sort=sort, title=None),
-        x=alt.X("share:Q", title="share of world mine production, %"),
-    )
-    bars = base.mark_bar(color=BAR_COLOUR)
-    labels = base.mark_text(align="left", dx=3, fontSize=10).encode(text="label:N")
-    return _finish((bars + labels).properties(width=WIDTH - 120, height=alt.Step(16)).to_dict())
+    return _labelled_bars(rows, "country", "share", "label", "share of world mine production, %")
 
 
 def _finish(spec: dict[str, Any]) -> dict[str, Any]:
@@ -232,3 +214,17 @@ def _approval_label(survey: Mapping[str, Any]) -> str:
         unit = f" {survey['unit_of_count']}s" if survey.get("unit_of_count") else ""
         label += f" ({survey['approved']} of {survey['applications']}{unit})"
     return label
+
+
+def _labelled_bars(rows: list[dict[str, Any]], category: str, value: str, label: str, x_title: str) -> dict[str, Any]:
+    """Horizontal bars, largest first, each with a text label at its end."""
+    import altair as alt
+
+    sort = alt.EncodingSortField(field=value, order="descending")
+    base = alt.Chart(alt.Data(values=rows)).encode(
+        y=alt.Y(f"{category}:N", sort=sort, title=None),
+        x=alt.X(f"{value}:Q", title=x_title),
+    )
+    bars = base.mark_bar(color=BAR_COLOUR)
+    labels = base.mark_text(align="left", dx=3, fontSize=10).encode(text=f"{label}:N")
+    return _finish((bars + labels).properties(width=WIDTH - 120, height=alt.Step(16)).to_dict())
