@@ -17,6 +17,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pandas as pd
 import polars as pl
 
@@ -125,9 +126,10 @@ def parse_path(path: Path, name: str) -> ParsedRelease:
         raw_records={},
         rows_in=0,
     )
-    state: dict[str, Any] = {"name": name}  # the file's name for progress lines, its UTF-8 copy once made
+    # The file's name for progress lines; its UTF-8 copy and its lines as Parquet, once made.
+    state: dict[str, Any] = {"name": name}
     release.copy_observations = lambda parsed, target: _copy_observations(path, header, parsed, state, target)
-    release.raw_lookup = lambda rows: _raw_records(_utf8_csv(path, header, release, state), header, rows)
+    release.raw_lookup = lambda rows: _raw_records(path, header, release, state, rows)
     return release
 
 
@@ -181,20 +183,34 @@ def _utf8_csv(path: Path, header: _Header, parsed: ParsedRelease, state: dict[st
     return Path(state["csv"])
 
 
+def _lines(
+    path: Path, header: _Header, parsed: ParsedRelease, state: dict[str, Any], con: duckdb.DuckDBPyConnection
+) -> Path:
+    """The export's data lines as text in a scratch Parquet file, made at most once per parse (removed by
+    parsed.close()). Numbering lines is what costs: `row_number() OVER ()` over a CSV scan holds every row until
+    the end (10M rows: +4.5 s), and after a join DuckDB no longer promises the file's order. A plain scan keeps
+    the order, so this copy's free `file_row_number` k is the file's line k + 2 (line 1 is the header)."""
+    if "lines" not in state:
+        csv_path = _utf8_csv(path, header, parsed, state)
+        lines = Path(tempfile.mkstemp(prefix="reewatch-lines-", suffix=".parquet")[1])
+        parsed.temp_files.append(lines)
+        with QueryProgress(con, f"{state['name']} (reading)"):
+            con.execute(f"COPY (FROM {_read_csv_sql(csv_path, header)}) TO '{_sql_path(lines)}' (FORMAT parquet)")  # noqa: S608
+        state["lines"] = lines
+    return Path(state["lines"])
+
+
+def _sql_path(path: Path) -> str:
+    return str(path).replace("'", "''")
+
+
 def _copy_observations(path: Path, header: _Header, parsed: ParsedRelease, state: dict[str, Any], target: Path) -> None:
     """Type, unpivot and write the whole file to Parquet with DuckDB (no row passes through Python), then read
-    rows_in and the latest month back from that Parquet file.
-
-    Two statements, because numbering the lines is what costs: `row_number() OVER ()` over the CSV scan holds every
-    row until the end (10M rows: +4.5 s), and after a join DuckDB no longer promises the file's order. So the CSV
-    is first copied as it is (text, file order: a plain scan keeps it) to a scratch Parquet file, whose
-    `file_row_number` then numbers the lines for free while the second statement types, joins and unpivots."""
-    csv_path = _utf8_csv(path, header, parsed, state)
-    if not _has_data_rows(csv_path):
+    rows_in and the latest month back from that Parquet file."""
+    if not _has_data_rows(_utf8_csv(path, header, parsed, state)):
         parsed.warnings.append("the export has a header but no data rows")
         pl.DataFrame(schema=BATCH_SCHEMA).write_parquet(target)
         return
-    lines = target.with_name(f"{target.name}.lines")  # the scratch copy, beside the target, removed below
     con = connect(":memory:", extensions=())
     try:
         # Lookup tables go in from Arrow (executemany of a thousand rows costs a second), as tables: a scan of a
@@ -207,12 +223,12 @@ def _copy_observations(path: Path, header: _Header, parsed: ParsedRelease, state
             con.unregister("lookup")
         series_cases = " ".join(f"WHEN '{hs}' THEN '{series}'" for hs, series in SERIES_BY_HS.items())
         has_mode = "trade_mode" in header.names
-        lines_sql = str(lines).replace("'", "''")
+        lines = _lines(path, header, parsed, state, con)
         sql = f"""
             WITH src AS (
                 -- line 1 is the header: data row k (from 0) is line k + 2
                 SELECT CAST(file_row_number + 2 AS VARCHAR) AS source_row, *
-                FROM read_parquet('{lines_sql}', file_row_number = true)
+                FROM read_parquet('{_sql_path(lines)}', file_row_number = true)
             ),
             typed AS (
                 SELECT source_row,
@@ -253,9 +269,7 @@ def _copy_observations(path: Path, header: _Header, parsed: ParsedRelease, state
             "value_unit": header.value_unit,
         }
         columns = ", ".join(BATCH_SCHEMA)  # the observation columns, in the contract's order
-        target_sql = str(target).replace("'", "''")
-        with QueryProgress(con, f"{state['name']} (reading)"):
-            con.execute(f"COPY (FROM {_read_csv_sql(csv_path, header)}) TO '{lines_sql}' (FORMAT parquet)")  # noqa: S608
+        target_sql = _sql_path(target)
         with QueryProgress(con, f"{state['name']} (typing)"):
             con.execute(f"COPY (SELECT {columns} FROM ({sql})) TO '{target_sql}' (FORMAT parquet)", parameters)  # noqa: S608
         rows, latest = con.execute(
@@ -269,7 +283,6 @@ def _copy_observations(path: Path, header: _Header, parsed: ParsedRelease, state
         raise
     finally:
         con.close()
-        lines.unlink(missing_ok=True)
 
 
 def _csv_error(text: str, header: _Header) -> str:
@@ -294,18 +307,20 @@ def _estimated_publication(latest: date | None) -> date | None:
     return date(latest.year + (latest.month == 12), latest.month % 12 + 1, 20)
 
 
-def _raw_records(csv_path: Path, header: _Header, rows: set[str]) -> dict[str, dict[str, Any]]:
-    """The quarantined rows as they stood in the file (one more scan, only when something failed)."""
-    if not rows:
+def _raw_records(
+    path: Path, header: _Header, parsed: ParsedRelease, state: dict[str, Any], rows: set[str]
+) -> dict[str, dict[str, Any]]:
+    """The quarantined rows as they stood in the file, from its lines (read again only if this parse has not)."""
+    wanted = sorted(int(r) - 2 for r in rows if r.isdigit() and int(r) >= 2)
+    if not wanted:
         return {}
     con = connect(":memory:", extensions=())
     try:
-        wanted = ", ".join(str(int(r)) for r in rows if r.isdigit())
-        if not wanted:
-            return {}
+        lines = _lines(path, header, parsed, state, con)
         cursor = con.execute(
-            f"SELECT * FROM (SELECT *, row_number() OVER () + 1 AS line FROM {_read_csv_sql(csv_path, header)}) "  # noqa: S608
-            f"WHERE line IN ({wanted})"
+            f"SELECT * EXCLUDE (file_row_number), file_row_number + 2 FROM read_parquet('{_sql_path(lines)}', "  # noqa: S608
+            "file_row_number = true) WHERE file_row_number IN (SELECT unnest($wanted::BIGINT[]))",
+            {"wanted": wanted},
         )
         names = [d[0] for d in cursor.description]
         return {str(r[-1]): dict(zip(names[:-1], r[:-1], strict=True)) for r in cursor.fetchall()}
