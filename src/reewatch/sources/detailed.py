@@ -1,8 +1,8 @@
 """GACC detailed query export (DOMAIN.md §3.2): one row per period × HS code × partner (× trade mode).
 
 These files run to millions of rows, so they never pass through pandas: DuckDB reads the CSV with explicit
-VARCHAR columns (a dirty value becomes a quarantined row, not a failed file), types and unpivots it in one
-streaming scan straight into a Parquet file, which the contract then checks. Quantities come in kg (千克) and
+VARCHAR columns (a dirty value becomes a quarantined row, not a failed file) into a scratch Parquet file of its
+lines, then types and unpivots those into the observations' Parquet file, which the contract then checks. Quantities come in kg (千克) and
 values in yuan or US dollars, one file per currency; both merge into one observation set.
 """
 
