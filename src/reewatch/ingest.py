@@ -250,10 +250,10 @@ def _keep_detail(
 
     key = f"{DETAIL_PREFIX}{release_id}.parquet"
     source = str(observations)
-    count = con.execute(
-        "SELECT count(*) FROM read_parquet(?) WHERE series_id LIKE ? || '%'", [source, OTHER_HS_SERIES]
+    other_hs = con.execute(  # stops at the first such row
+        "SELECT EXISTS (SELECT 1 FROM read_parquet(?) WHERE series_id LIKE ? || '%')", [source, OTHER_HS_SERIES]
     ).fetchone()
-    if not count or not count[0]:
+    if not other_hs or not other_hs[0]:
         lake.delete(key)
         return
     if not bad:
