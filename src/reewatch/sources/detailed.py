@@ -193,7 +193,8 @@ def _lines(
     the order, so this copy's free `file_row_number` k is the file's line k + 2 (line 1 is the header)."""
     if "lines" not in state:
         csv_path = _utf8_csv(path, header, parsed, state)
-        lines = Path(tempfile.mkstemp(prefix="reewatch-lines-", suffix=".parquet")[1])
+        # Beside the stage when there is one: what a killed run leaves there is cleared by the next run.
+        lines = Path(tempfile.mkstemp(prefix="reewatch-lines-", suffix=".parquet", dir=state.get("scratch"))[1])
         parsed.temp_files.append(lines)
         with QueryProgress(con, f"{state['name']} (reading)"):
             con.execute(f"COPY (FROM {_read_csv_sql(csv_path, header)}) TO '{_sql_path(lines)}' (FORMAT parquet)")  # noqa: S608
@@ -212,6 +213,7 @@ def _copy_observations(path: Path, header: _Header, parsed: ParsedRelease, state
         parsed.warnings.append("the export has a header but no data rows")
         pl.DataFrame(schema=BATCH_SCHEMA).write_parquet(target)
         return
+    state["scratch"] = target.parent
     con = connect(":memory:", extensions=())
     try:
         # Lookup tables go in from Arrow (executemany of a thousand rows costs a second), as tables: a scan of a
