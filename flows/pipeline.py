@@ -37,7 +37,7 @@ from reewatch.lake import Lake, LakeObject, open_lake
 from reewatch.publish import Publication, publish
 from reewatch.quality import GateResult, run_gate
 from reewatch.report import RunSummary, gather, write_data_docs, write_report
-from reewatch.warehouse import Warehouse
+from reewatch.warehouse import Warehouse, inline
 
 
 @task(name="list landing", **STORAGE_RETRIES)
@@ -138,10 +138,11 @@ def reewatch_run(
     warehouse = Warehouse(settings, store)
     docs_dir: Path | None = None
     with warehouse_slot(wait_seconds), warehouse.writer(wait_seconds) as con:
-        con.execute(
+        # Values inline (`warehouse.inline`): a bound parameter would import pandas, which a no-op run never needs.
+        con.execute(inline(
             "INSERT INTO runs (run_id, command, started_at, status) VALUES (?, ?, ?, 'running')",
             [run_id, command, summary.started_at],
-        )
+        ))  # fmt: skip
         work_dir = warehouse.work_dir
         clear_leftover_stages(store, work_dir)  # what a killed run left; this run holds the lock now
         if replay_ids or replay_all:
@@ -206,12 +207,12 @@ def reewatch_run(
                 if gate.warnings:
                     summary.message += f"; {len(gate.warnings)} quality warning(s), see the report"
         summary.finished_at = _now()
-        con.execute(
+        con.execute(inline(
             "UPDATE runs SET finished_at = ?, status = ?, files_in = ?, rows_loaded = ?, rows_quarantined = ?, "
             "published_version = ?, message = ? WHERE run_id = ?",
             [summary.finished_at, summary.status, summary.files_in, summary.rows_loaded, summary.rows_quarantined,
              summary.published_version, summary.message, run_id],
-        )  # fmt: skip
+        ))  # fmt: skip
         report_path = report(con, store, summary, docs_dir) if summary.status != "nothing_new" else None
         overdue = check_freshness(con, store.url) if command != "demo" else []
     logger.info("%s", summary.message)
