@@ -22,6 +22,7 @@ from flows.deployments import warehouse_slot
 from flows.notifications import check_freshness, emit_run_event
 from flows.retries import STORAGE_RETRIES
 from flows.scaleout import backfill_archived, backfill_landed
+from reewatch import warmup
 from reewatch.config import load_settings
 from reewatch.curate import build_curated
 from reewatch.identities import record_identity_warnings
@@ -149,6 +150,8 @@ def reewatch_run(
             releases = archived_releases(con, None if replay_all else replay_ids)
             logger.info("replaying %d archived release(s) from raw/", len(releases))
             files = len(releases)
+            if releases:
+                warmup.start()
             if settings.scale_out and releases:
                 outcomes = backfill_archived(store, con, settings, releases, run_id, work_dir)
             else:
@@ -157,6 +160,8 @@ def reewatch_run(
             landed = list_landing(store, con)
             logger.info("%d new file(s) in %slanding/", len(landed), store.url.rstrip("/") + "/")
             files = len(landed)
+            if landed:
+                warmup.start()  # GX and the chart engine load while DuckDB stages the files (reewatch.warmup)
             if settings.scale_out and landed:
                 outcomes = backfill_landed(store, con, settings, landed, run_id, work_dir)
             else:
