@@ -112,11 +112,15 @@ def overdue_releases(latest_periods: dict[str, date], today: date, grace_days: i
 
 def latest_periods(con: duckdb.DuckDBPyConnection) -> dict[str, date]:
     """The newest data month loaded from each release kind of the calendar, read from the warehouse."""
-    rows = con.execute(
+    from reewatch.warehouse import inline
+
+    # Inline, not bound: every run checks freshness, and binding a value makes DuckDB import pandas (`inline`).
+    sql = inline(
         "SELECT r.vintage, max(o.period) FROM observations o JOIN releases r USING (release_id) "
         "WHERE list_contains(?, r.vintage) AND r.status IN ('loaded', 'partly_quarantined') GROUP BY r.vintage",
         [list(RELEASE_CALENDAR)],
-    ).fetchall()
+    )
+    rows = con.execute(sql).fetchall()
     return {str(vintage): period for vintage, period in rows if period is not None}
 
 

@@ -22,6 +22,7 @@ from flows.deployments import warehouse_slot
 from flows.notifications import check_freshness, emit_run_event
 from flows.retries import STORAGE_RETRIES
 from flows.scaleout import backfill_archived, backfill_landed
+from reewatch import warmup
 from reewatch.config import load_settings
 from reewatch.curate import build_curated
 from reewatch.identities import record_identity_warnings
@@ -37,7 +38,7 @@ from reewatch.lake import Lake, LakeObject, open_lake
 from reewatch.publish import Publication, publish
 from reewatch.quality import GateResult, run_gate
 from reewatch.report import RunSummary, gather, write_data_docs, write_report
-from reewatch.warehouse import Warehouse
+from reewatch.warehouse import Warehouse, inline
 
 
 @task(name="list landing", **STORAGE_RETRIES)
@@ -138,16 +139,19 @@ def reewatch_run(
     warehouse = Warehouse(settings, store)
     docs_dir: Path | None = None
     with warehouse_slot(wait_seconds), warehouse.writer(wait_seconds) as con:
-        con.execute(
+        # Values inline (`warehouse.inline`): a bound parameter would import pandas, which a no-op run never needs.
+        con.execute(inline(
             "INSERT INTO runs (run_id, command, started_at, status) VALUES (?, ?, ?, 'running')",
             [run_id, command, summary.started_at],
-        )
+        ))  # fmt: skip
         work_dir = warehouse.work_dir
         clear_leftover_stages(store, work_dir)  # what a killed run left; this run holds the lock now
         if replay_ids or replay_all:
             releases = archived_releases(con, None if replay_all else replay_ids)
             logger.info("replaying %d archived release(s) from raw/", len(releases))
             files = len(releases)
+            if releases:
+                warmup.start()
             if settings.scale_out and releases:
                 outcomes = backfill_archived(store, con, settings, releases, run_id, work_dir)
             else:
@@ -156,6 +160,8 @@ def reewatch_run(
             landed = list_landing(store, con)
             logger.info("%d new file(s) in %slanding/", len(landed), store.url.rstrip("/") + "/")
             files = len(landed)
+            if landed:
+                warmup.start()  # GX and the chart engine load while DuckDB stages the files (reewatch.warmup)
             if settings.scale_out and landed:
                 outcomes = backfill_landed(store, con, settings, landed, run_id, work_dir)
             else:
@@ -206,12 +212,12 @@ def reewatch_run(
                 if gate.warnings:
                     summary.message += f"; {len(gate.warnings)} quality warning(s), see the report"
         summary.finished_at = _now()
-        con.execute(
+        con.execute(inline(
             "UPDATE runs SET finished_at = ?, status = ?, files_in = ?, rows_loaded = ?, rows_quarantined = ?, "
             "published_version = ?, message = ? WHERE run_id = ?",
             [summary.finished_at, summary.status, summary.files_in, summary.rows_loaded, summary.rows_quarantined,
              summary.published_version, summary.message, run_id],
-        )  # fmt: skip
+        ))  # fmt: skip
         report_path = report(con, store, summary, docs_dir) if summary.status != "nothing_new" else None
         overdue = check_freshness(con, store.url) if command != "demo" else []
     logger.info("%s", summary.message)

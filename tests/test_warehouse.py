@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import textwrap
+from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
@@ -10,7 +14,7 @@ import pytest
 from conftest import PLANTED_SECRET, new_bucket
 from reewatch.config import S3Settings, load_settings
 from reewatch.lake import open_lake
-from reewatch.warehouse import LakeBusy, Warehouse, WriterLock, connect, migrate
+from reewatch.warehouse import LakeBusy, Warehouse, WriterLock, connect, inline, migrate
 
 
 def test_extensions_load_from_the_wheels_with_autoinstall_off(tmp_path: Path) -> None:
@@ -30,6 +34,33 @@ def test_migrations_apply_once(tmp_path: Path) -> None:
     assert migrate(con) == []
     tables = {row[0] for row in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
     assert {"releases", "observations", "quarantined_rows", "publications", "runs"} <= tables
+
+
+def test_inline_values_read_back_exactly() -> None:
+    values = [None, True, 7, -(2**62), 1.5, 1e-300, float("-inf"), "it's \\ a ? \"quote\"", "稀土",
+              datetime(2024, 1, 2, 3, 4, 5, 678901), date(2024, 2, 29), ["preliminary", "o'brien"]]  # fmt: skip
+    sql = inline("SELECT " + ", ".join("?" for _ in values), values)
+    assert duckdb.connect().execute(sql).fetchone() == tuple(values)
+    with pytest.raises(ValueError, match="placeholder"):
+        inline("SELECT ?, ?", [1])
+
+
+def test_opening_the_writer_twice_imports_no_pandas(tmp_path: Path) -> None:
+    """DuckDB imports pandas (~1 s) when it binds a parameter: what every run does at the start must not bind any."""
+    script = textwrap.dedent(f"""
+        import sys
+        from reewatch.config import load_settings
+        from reewatch.lake import open_lake
+        from reewatch.warehouse import Warehouse, inline
+
+        settings = load_settings({str(tmp_path / "lake")!r})
+        for _ in range(2):  # migrations applied, then found applied; abandoned runs closed
+            with Warehouse(settings, open_lake(settings.lake)).writer() as con:
+                con.execute(inline("INSERT INTO runs (run_id, command, started_at, status) VALUES (?, ?, now(), ?)",
+                                   [f"r{{_}}", "run", "running"]))
+        assert "pandas" not in sys.modules, "pandas was imported"
+    """)
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=120)
 
 
 def test_s3_secret_is_not_persisted_or_shown(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

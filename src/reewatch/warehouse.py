@@ -19,8 +19,8 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterator, Sequence
+from datetime import UTC, date, datetime, timedelta
 from importlib import resources
 from pathlib import Path
 from urllib.parse import urlparse
@@ -116,6 +116,47 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     con.execute("COMMIT")
 
 
+def inline(sql: str, params: Sequence[object]) -> str:
+    """`sql` with each `?` replaced by the SQL literal of the matching value, for queries on the path of every run.
+
+    Why not bound parameters: DuckDB's Python client imports pandas (and numpy), about 1.2 s, the first time it binds
+    any value other than None (it compares each value with `pandas.NaT`). A run with nothing new needs no pandas at
+    all, so the few queries every run makes carry their values inline. For our own SQL only: every `?` must be a
+    placeholder (none inside a string literal). Strings are quoted the SQL way (quotes doubled; DuckDB gives
+    backslashes no meaning in '…'), so a value can never end its literal.
+    """
+    parts = sql.split("?")
+    if len(parts) != len(params) + 1:
+        raise ValueError(f"{len(parts) - 1} placeholder(s) for {len(params)} value(s) in {sql!r}")
+    out = [parts[0]]
+    for value, part in zip(params, parts[1:], strict=True):
+        out += [sql_literal(value), part]
+    return "".join(out)
+
+
+def sql_literal(value: object) -> str:
+    """A DuckDB literal of a None, bool, int, float, str, datetime, date or list of those."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):  # a bare 1.5 would be a DECIMAL; repr round-trips, and 'nan'/'inf' parse too
+        return f"'{value!r}'::DOUBLE"
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    if isinstance(value, datetime):  # naive UTC everywhere in the warehouse
+        if value.tzinfo is not None:
+            raise ValueError(f"timestamps are stored as naive UTC, not {value!r}")
+        return f"TIMESTAMP '{value.isoformat(sep=' ')}'"
+    if isinstance(value, date):
+        return f"DATE '{value.isoformat()}'"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(sql_literal(v) for v in value) + "]"
+    raise TypeError(f"no SQL literal for {type(value).__name__}")
+
+
 def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Apply the numbered files of `reewatch/migrations/` not yet applied; return their names."""
     con.execute(
@@ -129,7 +170,7 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
             continue
         with transaction(con):
             con.execute(entry.read_text(encoding="utf-8"))
-            con.execute("INSERT INTO schema_migrations VALUES (?, now())", [entry.name])
+            con.execute(inline("INSERT INTO schema_migrations VALUES (?, now())", [entry.name]))  # no pandas
         applied.append(entry.name)
     return applied
 
@@ -285,12 +326,13 @@ class WriterLock:
 def _close_abandoned_runs(con: duckdb.DuckDBPyConnection) -> None:
     """Runs still marked running while we hold the writer lock ended without finishing (killed, or their machine
     stopped): say so, rather than show them running forever. Their work is picked up by this run."""
-    for (run_id,) in con.execute(
+    sql = inline(
         "UPDATE runs SET status = 'failed', finished_at = ?, "
         "message = 'stopped without finishing (killed, or its machine stopped); a later run picked up its work' "
         "WHERE status = 'running' RETURNING run_id",
         [datetime.now(UTC).replace(tzinfo=None)],  # naive UTC, like every timestamp reewatch writes
-    ).fetchall():
+    )  # inline, not bound: every run passes here, and a bound value imports pandas
+    for (run_id,) in con.execute(sql).fetchall():
         log.warning("run %s stopped without finishing; picking up its work", run_id)
 
 

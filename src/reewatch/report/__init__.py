@@ -17,8 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import jinja2
-from markupsafe import Markup
 
 from reewatch.lake import Lake
 
@@ -322,6 +320,11 @@ def _recent_table(recent: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def render_html(facts: dict[str, Any]) -> str:
+    # Imported here, not at the top: every run imports this module (RunSummary), and one with nothing new writes no
+    # report; Jinja costs ~0.15 s to import.
+    import jinja2
+    from markupsafe import Markup
+
     from reewatch.report.charts import render_charts
 
     env = jinja2.Environment(
