@@ -46,8 +46,8 @@ def _warm_up() -> None:
         # First what staging imports (pandas, polars, Pandera, the parsers), so both threads take those packages'
         # import locks in the same order and can never wait on each other crosswise (a deadlock Python breaks by
         # handing one thread a half-initialised module); the main thread needs them at once and waits either way.
+        import reewatch.sources  # noqa: F401, I001 - in stage_release's order: the parsers, then the contracts
         import reewatch.contracts  # noqa: F401
-        import reewatch.sources  # noqa: F401
 
         # As quality.py does before its own import: no telemetry, no version check (must be set before the import).
         os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
