@@ -185,16 +185,21 @@ def _utf8_csv(path: Path, header: _Header, parsed: ParsedRelease, state: dict[st
 
 
 def _lines(
-    path: Path, header: _Header, parsed: ParsedRelease, state: dict[str, Any], con: duckdb.DuckDBPyConnection
+    path: Path,
+    header: _Header,
+    parsed: ParsedRelease,
+    state: dict[str, Any],
+    con: duckdb.DuckDBPyConnection,
+    scratch: Path | None = None,
 ) -> Path:
     """The export's data lines as text in a scratch Parquet file, made at most once per parse (removed by
     parsed.close()). Numbering lines is what costs: `row_number() OVER ()` over a CSV scan holds every row until
     the end (10M rows: +4.5 s), and after a join DuckDB no longer promises the file's order. A plain scan keeps
     the order, so this copy's free `file_row_number` k is the file's line k + 2 (line 1 is the header)."""
-    if "lines" not in state:
+    if "lines" not in state or not Path(state["lines"]).exists():  # made, then gone with its scratch folder
         csv_path = _utf8_csv(path, header, parsed, state)
-        # Beside the stage when there is one: what a killed run leaves there is cleared by the next run.
-        lines = Path(tempfile.mkstemp(prefix="reewatch-lines-", suffix=".parquet", dir=state.get("scratch"))[1])
+        # In the stage's folder when there is one: what a killed run leaves there, the next run clears.
+        lines = Path(tempfile.mkstemp(prefix="reewatch-lines-", suffix=".parquet", dir=scratch)[1])
         parsed.temp_files.append(lines)
         with QueryProgress(con, f"{state['name']} (reading)"):
             con.execute(f"COPY (FROM {_read_csv_sql(csv_path, header)}) TO '{_sql_path(lines)}' (FORMAT parquet)")  # noqa: S608
@@ -213,7 +218,6 @@ def _copy_observations(path: Path, header: _Header, parsed: ParsedRelease, state
         parsed.warnings.append("the export has a header but no data rows")
         pl.DataFrame(schema=BATCH_SCHEMA).write_parquet(target)
         return
-    state["scratch"] = target.parent
     con = connect(":memory:", extensions=())
     try:
         # Lookup tables go in from Arrow (executemany of a thousand rows costs a second), as tables: a scan of a
@@ -226,7 +230,7 @@ def _copy_observations(path: Path, header: _Header, parsed: ParsedRelease, state
             con.unregister("lookup")
         series_cases = " ".join(f"WHEN '{hs}' THEN '{series}'" for hs, series in SERIES_BY_HS.items())
         has_mode = "trade_mode" in header.names
-        lines = _lines(path, header, parsed, state, con)
+        lines = _lines(path, header, parsed, state, con, scratch=target.parent)
         sql = f"""
             WITH src AS (
                 -- line 1 is the header: data row k (from 0) is line k + 2
