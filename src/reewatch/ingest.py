@@ -1,4 +1,4 @@
-"""From landing/ into the warehouse: archive the bytes first, stage the release (parse and check), then commit it.
+"""From landing/ into the warehouse: archive the bytes, stage the release (parse and check), then commit it.
 
 Every data row of a release ends up either loaded or quarantined (`rows_in = rows_loaded + rows_quarantined`);
 a file that cannot be parsed at all is recorded as `failed`, and the run goes on with the other files.
@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import posixpath
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,7 +21,7 @@ from pathlib import Path
 import duckdb
 
 from reewatch.identities import suspected_unit_errors
-from reewatch.lake import Lake, LakeObject
+from reewatch.lake import Lake, LakeObject, sha256_file
 from reewatch.stage import STAGING_PREFIX, QuarantineEntry, StagedRelease, local_stage, stage_release
 from reewatch.warehouse import transaction
 
@@ -50,7 +51,7 @@ class ReleaseOutcome:
 
 @dataclass(frozen=True)
 class Admission:
-    """A landing object whose bytes are safe in raw/: to be loaded, or recorded as a duplicate."""
+    """A landing object and what its bytes are: a new release to load, or a duplicate to record."""
 
     obj: LakeObject
     release_id: str
@@ -82,9 +83,26 @@ def admit(
 ) -> Admission:
     """Archive a landed file (its local copy at `path`) to raw/ and say whether it is new. `admitted` maps the
     release ids a backfill admitted earlier in this run to their file names (not committed yet)."""
-    file_name = posixpath.basename(obj.key)
-    release_id, _ = lake.archive_file(path)  # bytes are safe in raw/ before any parser touches them
+    release_id = archive(lake, obj, path)  # bytes are safe in raw/ before any worker parses them
+    return recognise(con, obj, release_id, run_id, admitted)
+
+
+def archive(lake: Lake, obj: LakeObject, path: Path, release_id: str | None = None) -> str:
+    """Copy a landed file to raw/<sha256> (unless there already) and return that release id."""
+    release_id, _ = lake.archive_file(path, release_id)
     log.info("archived %s as raw/%s", obj.key, release_id)
+    return release_id
+
+
+def recognise(
+    con: duckdb.DuckDBPyConnection,
+    obj: LakeObject,
+    release_id: str,
+    run_id: str,
+    admitted: dict[str, str] | None = None,
+) -> Admission:
+    """Whether a landed file's bytes are new or were loaded before (or earlier in this backfill)."""
+    file_name = posixpath.basename(obj.key)
     earlier = con.execute(
         "SELECT file_name, ingested_at, run_id FROM releases WHERE release_id = ? AND status <> 'duplicate' "
         "ORDER BY ingested_at LIMIT 1",
@@ -122,14 +140,22 @@ def mark_seen(con: duckdb.DuckDBPyConnection, admission: Admission) -> None:
 def ingest_landed(
     lake: Lake, con: duckdb.DuckDBPyConnection, obj: LakeObject, run_id: str, work_dir: Path
 ) -> ReleaseOutcome:
-    """Archive one landing object to raw/, stage it here and commit it (or record it as a duplicate)."""
-    with lake.local_copy(obj.key, work_dir) as path:
-        admission = admit(lake, con, obj, path, run_id)
+    """Archive one landing object to raw/, stage it here and commit it (or record it as a duplicate).
+
+    The copy to raw/ (for a large export, seconds of disk or network) runs in a thread while DuckDB stages the
+    file. Nothing is committed before the copy is done, and until the commit marks it seen the landing file still
+    holds the bytes: a crash in between loses nothing, and the next run takes the file again."""
+    with lake.local_copy(obj.key, work_dir) as path, ThreadPoolExecutor(1, thread_name_prefix="archive") as pool:
+        release_id = sha256_file(path)
+        archived = pool.submit(archive, lake, obj, path, release_id)
+        admission = recognise(con, obj, release_id, run_id)
         if admission.duplicate_of:
+            archived.result()
             return record_duplicate(con, admission, run_id)
         with local_stage(work_dir, admission.release_id) as stage_dir:
             log.info("staging %s", admission.file_name)
             staged = stage_release(path, admission.file_name, admission.release_id, stage_dir)
+            archived.result()  # raw/ holds the bytes before anything about them is committed
             log.info("committing %s", admission.file_name)
             return commit_release(lake, con, staged, stage_dir, run_id, work_dir, landing_key=obj.key,
                                   landed_at=admission.landed_at, seen=admission)  # fmt: skip

@@ -61,9 +61,11 @@ class LakeObject:
 
 
 def sha256_file(path: Path) -> str:
+    # 16 MB reads: hashing releases the GIL, but each read and update takes it again, and while the warm-up thread
+    # imports GX (reewatch.warmup) every take can wait 5 ms — with 1 MB reads, a 1 GB file waited ~4 s.
     digest = hashlib.sha256()
     with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
+        for chunk in iter(lambda: handle.read(1 << 24), b""):
             digest.update(chunk)
     return digest.hexdigest()
 
@@ -155,9 +157,10 @@ class Lake(ABC):
         finally:
             target.unlink(missing_ok=True)
 
-    def archive_file(self, path: Path) -> tuple[str, bool]:
-        """Like `archive`, streaming from a local file (a large export never sits in memory whole)."""
-        digest = sha256_file(path)
+    def archive_file(self, path: Path, digest: str | None = None) -> tuple[str, bool]:
+        """Like `archive`, streaming from a local file (a large export never sits in memory whole); `digest` is
+        the file's SHA-256 when the caller has computed it already."""
+        digest = digest or sha256_file(path)
         key = f"{RAW_PREFIX}{digest}"
         if self.exists(key):  # content-addressed: the same key always holds the same bytes
             return digest, False
