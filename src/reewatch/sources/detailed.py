@@ -215,8 +215,8 @@ def _sql_path(path: Path) -> str:
 
 
 def _copy_observations(path: Path, header: _Header, parsed: ParsedRelease, state: dict[str, Any], target: Path) -> None:
-    """Type, unpivot and write the whole file to Parquet with DuckDB (no row passes through Python), then read
-    rows_in and the latest month back from that Parquet file."""
+    """Type, unpivot and write the whole file to Parquet with DuckDB (no row passes through Python), then take
+    rows_in and the latest month from the metadata of the lines' and the observations' Parquet files."""
     if not _has_data_rows(_utf8_csv(path, header, parsed, state)):
         parsed.warnings.append("the export has a header but no data rows")
         pl.DataFrame(schema=BATCH_SCHEMA).write_parquet(target)
