@@ -23,7 +23,7 @@ import duckdb
 from reewatch.identities import suspected_unit_errors
 from reewatch.lake import Lake, LakeObject, sha256_file
 from reewatch.stage import STAGING_PREFIX, QuarantineEntry, StagedRelease, local_stage, stage_release
-from reewatch.warehouse import transaction
+from reewatch.warehouse import sql_literal, transaction
 
 log = logging.getLogger(__name__)
 
@@ -290,16 +290,12 @@ def _keep_detail(
     try:
         con.execute(
             "COPY (SELECT * FROM read_parquet($source) WHERE source_row NOT IN (SELECT unnest($bad::VARCHAR[]))) "  # noqa: S608
-            f"TO '{_sql_path(detail)}' (FORMAT parquet)",
+            f"TO {sql_literal(str(detail))} (FORMAT parquet)",
             {"source": source, "bad": sorted(bad)},
         )
         lake.write_file(key, detail)
     finally:
         detail.unlink(missing_ok=True)
-
-
-def _sql_path(path: Path) -> str:
-    return str(path).replace("'", "''")
 
 
 def _raw_records(lake: Lake, staged: StagedRelease, rows: set[str], work_dir: Path) -> dict[str, dict[str, object]]:

@@ -21,7 +21,7 @@ import duckdb
 from reewatch.config import Settings
 from reewatch.curate import Model, models
 from reewatch.lake import Lake, LakeError
-from reewatch.warehouse import connect
+from reewatch.warehouse import connect, sql_literal
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ def publish(con: duckdb.DuckDBPyConnection, lake: Lake, settings: Settings, vers
         target = lake.uri(f"{prefix}{model.name}.parquet")
         with _storage_errors(f"writing {target}"):
             con.execute(
-                f"COPY curated.{model.name} TO {_quote(target)} (FORMAT parquet, COMPRESSION zstd)"  # noqa: S608
+                f"COPY curated.{model.name} TO {sql_literal(target)} (FORMAT parquet, COMPRESSION zstd)"  # noqa: S608
             )
     published_at = datetime.now(UTC).replace(tzinfo=None)
     earlier = con.execute(
@@ -89,10 +89,10 @@ def _build_catalog(
     try:
         for model in tables:
             source = lake.uri(f"{prefix}{model.name}.parquet")
-            con.execute(f"CREATE VIEW {model.name} AS SELECT * FROM read_parquet({_quote(source)})")  # noqa: S608
-            con.execute(f"COMMENT ON VIEW {model.name} IS {_quote(model.description)}")
+            con.execute(f"CREATE VIEW {model.name} AS SELECT * FROM read_parquet({sql_literal(source)})")  # noqa: S608
+            con.execute(f"COMMENT ON VIEW {model.name} IS {sql_literal(model.description)}")
             for column, text in model.columns.items():
-                con.execute(f"COMMENT ON COLUMN {model.name}.{column} IS {_quote(text)}")
+                con.execute(f"COMMENT ON COLUMN {model.name}.{column} IS {sql_literal(text)}")
         con.execute(
             "CREATE TABLE publications (version VARCHAR, run_id VARCHAR, published_at TIMESTAMP, catalog VARCHAR)"
         )
@@ -105,7 +105,7 @@ def _build_catalog(
             "ATTACH a version''s catalog to query it as it was.'"
         )
         for column, text in PUBLICATIONS_COLUMNS.items():
-            con.execute(f"COMMENT ON COLUMN publications.{column} IS {_quote(text)}")
+            con.execute(f"COMMENT ON COLUMN publications.{column} IS {sql_literal(text)}")
     finally:
         con.close()
 
@@ -142,8 +142,3 @@ def _storage_errors(doing: str) -> Iterator[None]:
         yield
     except duckdb.IOException as exc:
         raise LakeError(f"{doing} failed: {exc}") from exc
-
-
-def _quote(text: str) -> str:
-    """A SQL string literal (DDL cannot take bound parameters)."""
-    return "'" + text.replace("'", "''") + "'"

@@ -277,6 +277,18 @@ def run_gate(
             own.close()
 
 
+def load_gx() -> None:
+    """Import GX and our DuckDB bridge for it: seconds (STACK.md §6), so the gate does it, or the warm-up thread
+    (reewatch.warmup) earlier. No telemetry, no version check, no network: GX is only asked to compute and render;
+    the variable must be set before the first import."""
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    import great_expectations  # noqa: F401
+    import great_expectations.core.run_identifier  # noqa: F401
+    import great_expectations.data_context.types.base  # noqa: F401
+
+    import reewatch.gx_duckdb  # noqa: F401
+
+
 def _validate(
     con: duckdb.DuckDBPyConnection,
     suites: Mapping[str, dict[str, Any]],
@@ -287,8 +299,7 @@ def _validate(
 ) -> tuple[list[Outcome], Path | None, dict[str, float]]:
     seconds: dict[str, float] = {}
     clock = time.monotonic()
-    # No telemetry, no version check, no network: GX is only asked to compute and render.
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    load_gx()
     import great_expectations as gx
     from great_expectations.core.run_identifier import RunIdentifier
     from great_expectations.data_context.types.base import ProgressBarsConfig

@@ -80,7 +80,7 @@ def connect(
 def create_s3_secret(con: duckdb.DuckDBPyConnection, s3: S3Settings, credentials: S3Credentials | None = None) -> None:
     """One S3 secret from the same settings boto3 uses; values are bound, never logged."""
     creds = credentials if credentials is not None else resolve_s3_credentials()
-    options: dict[str, str] = {"REGION": s3.region}
+    options: dict[str, str | bool] = {"REGION": s3.region}
     if creds is not None:
         options["KEY_ID"] = creds.key_id
         options["SECRET"] = creds.secret.get_secret_value()
@@ -90,18 +90,12 @@ def create_s3_secret(con: duckdb.DuckDBPyConnection, s3: S3Settings, credentials
         endpoint = urlparse(s3.endpoint_url)
         options["ENDPOINT"] = endpoint.netloc or endpoint.path
         options["URL_STYLE"] = "path"  # MinIO and moto serve buckets by path
-        options["USE_SSL"] = "true" if endpoint.scheme == "https" else "false"
+        options["USE_SSL"] = endpoint.scheme == "https"
     # CREATE SECRET takes no bound parameters, so quote each literal (doubling quotes) rather than interpolate raw.
-    body = ", ".join(f"{key} {_literal(value)}" for key, value in options.items())
+    body = ", ".join(f"{key} {sql_literal(value)}" for key, value in options.items())
     con.execute(f"CREATE OR REPLACE SECRET reewatch_s3 (TYPE s3, {body})")
     # The same patience as boto3's: a stalled request is abandoned (and retried by httpfs) after this long.
     con.execute(f"SET http_timeout = {max(1, round(s3.timeout_seconds))}")
-
-
-def _literal(value: str) -> str:
-    if value in ("true", "false"):
-        return value
-    return "'" + value.replace("'", "''") + "'"
 
 
 @contextlib.contextmanager
@@ -135,7 +129,8 @@ def inline(sql: str, params: Sequence[object]) -> str:
 
 
 def sql_literal(value: object) -> str:
-    """A DuckDB literal of a None, bool, int, float, str, datetime, date or list of those."""
+    """A DuckDB literal of a None, bool, int, float, str, datetime, date or list of those: for the statements that
+    take no bound parameters (COPY … TO, CREATE SECRET, COMMENT ON) and for `inline`."""
     if value is None:
         return "NULL"
     if isinstance(value, bool):

@@ -18,7 +18,6 @@ and render as they always did, and report their own errors there.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 
 log = logging.getLogger(__name__)
@@ -49,12 +48,8 @@ def _warm_up() -> None:
         import reewatch.sources  # noqa: F401, I001 - in stage_release's order: the parsers, then the contracts
         import reewatch.contracts  # noqa: F401
 
-        # As quality.py does before its own import: no telemetry, no version check (must be set before the import).
-        os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-        import great_expectations  # noqa: F401
-        import great_expectations.core.run_identifier  # noqa: F401
-        import great_expectations.data_context.types.base  # noqa: F401
+        from reewatch.quality import load_gx
 
-        import reewatch.gx_duckdb  # noqa: F401
+        load_gx()
     except Exception:  # the gate and the report do the same work again and report their own errors
         log.debug("warm-up failed; the gate and the report will import and start what they need", exc_info=True)

@@ -26,7 +26,7 @@ from reewatch.partners import partner_table
 from reewatch.progress import QueryProgress
 from reewatch.sources.base import BATCH_SCHEMA, ParsedRelease, UnreadableRelease, csv_header
 from reewatch.units import mass_spellings, scale_of
-from reewatch.warehouse import connect
+from reewatch.warehouse import connect, sql_literal
 
 LAYOUT = "gacc_detailed_csv"
 # HS codes (China's 10-digit codes) of the named series; every other code keeps a series of its own,
@@ -162,11 +162,10 @@ def _utf8_copy(path: Path, encoding: str) -> Path:
 
 def _read_csv_sql(csv_path: Path, header: _Header) -> str:
     columns = ", ".join(f"'{name or f'ignored_{i}'}': 'VARCHAR'" for i, name in enumerate(header.names))
-    path = str(csv_path).replace("'", "''")
     # The dialect is sniffed on purpose: with auto_detect = false DuckDB 1.5 silently reads no row at all from a
     # file whose only line is longer than its buffer (tests/test_hostile.py, the 1 GB line).
     return (
-        f"read_csv('{path}', columns = {{{columns}}}, header = false, skip = 1, quote = '\"', "
+        f"read_csv({sql_literal(str(csv_path))}, columns = {{{columns}}}, header = false, skip = 1, quote = '\"', "
         "null_padding = true, ignore_errors = false, strict_mode = false)"
     )
 
@@ -205,13 +204,10 @@ def _lines(
         lines = Path(tempfile.mkstemp(prefix="reewatch-lines-", suffix=".parquet", dir=scratch)[1])
         parsed.temp_files.append(lines)
         with QueryProgress(con, f"{state['name']} (reading)"):
-            con.execute(f"COPY (FROM {_read_csv_sql(csv_path, header)}) TO '{_sql_path(lines)}' (FORMAT parquet)")  # noqa: S608
+            copy = f"COPY (FROM {_read_csv_sql(csv_path, header)}) TO {sql_literal(str(lines))} (FORMAT parquet)"
+            con.execute(copy)
         state["lines"] = lines
     return Path(state["lines"])
-
-
-def _sql_path(path: Path) -> str:
-    return str(path).replace("'", "''")
 
 
 def _copy_observations(path: Path, header: _Header, parsed: ParsedRelease, state: dict[str, Any], target: Path) -> None:
@@ -233,12 +229,12 @@ def _copy_observations(path: Path, header: _Header, parsed: ParsedRelease, state
             con.unregister("lookup")
         series_cases = " ".join(f"WHEN '{hs}' THEN '{series}'" for hs, series in SERIES_BY_HS.items())
         has_mode = "trade_mode" in header.names
-        lines = _lines(path, header, parsed, state, con, scratch=target.parent)
+        lines = sql_literal(str(_lines(path, header, parsed, state, con, scratch=target.parent)))
         sql = f"""
             WITH src AS (
                 -- line 1 is the header: data row k (from 0) is line k + 2
                 SELECT CAST(file_row_number + 2 AS VARCHAR) AS source_row, *
-                FROM read_parquet('{_sql_path(lines)}', file_row_number = true)
+                FROM read_parquet({lines}, file_row_number = true)
             ),
             typed AS (
                 SELECT source_row,
@@ -279,12 +275,12 @@ def _copy_observations(path: Path, header: _Header, parsed: ParsedRelease, state
             "value_unit": header.value_unit,
         }
         columns = ", ".join(BATCH_SCHEMA)  # the observation columns, in the contract's order
-        target_sql = _sql_path(target)
+        target_sql = sql_literal(str(target))
         with QueryProgress(con, f"{state['name']} (typing)"):
-            con.execute(f"COPY (SELECT {columns} FROM ({sql})) TO '{target_sql}' (FORMAT parquet)", parameters)  # noqa: S608
+            con.execute(f"COPY (SELECT {columns} FROM ({sql})) TO {target_sql} (FORMAT parquet)", parameters)  # noqa: S608
         # Both answered from the Parquet files' metadata and statistics, without a scan.
-        lines_in = con.execute(f"SELECT count(*) FROM read_parquet('{_sql_path(lines)}')").fetchone()  # noqa: S608
-        latest = con.execute(f"SELECT max(period) FROM read_parquet('{target_sql}')").fetchone()  # noqa: S608
+        lines_in = con.execute(f"SELECT count(*) FROM read_parquet({lines})").fetchone()  # noqa: S608
+        latest = con.execute(f"SELECT max(period) FROM read_parquet({target_sql})").fetchone()  # noqa: S608
         parsed.rows_in = int(lines_in[0]) if lines_in else 0
         parsed.published_on = _estimated_publication(latest[0] if latest else None)
     except Exception as exc:  # DuckDB's CSV errors name the line: keep them, drop the stack
@@ -328,7 +324,7 @@ def _raw_records(
     try:
         lines = _lines(path, header, parsed, state, con)
         cursor = con.execute(
-            f"SELECT * EXCLUDE (file_row_number), file_row_number + 2 FROM read_parquet('{_sql_path(lines)}', "  # noqa: S608
+            f"SELECT * EXCLUDE (file_row_number), file_row_number + 2 FROM read_parquet({sql_literal(str(lines))}, "  # noqa: S608
             "file_row_number = true) WHERE file_row_number IN (SELECT unnest($wanted::BIGINT[]))",
             {"wanted": wanted},
         )
