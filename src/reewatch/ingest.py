@@ -22,6 +22,7 @@ import duckdb
 
 from reewatch.identities import suspected_unit_errors
 from reewatch.lake import Lake, LakeObject, sha256_file
+from reewatch.observation_pairs import long_sql
 from reewatch.stage import STAGING_PREFIX, QuarantineEntry, StagedRelease, local_stage, stage_release
 from reewatch.warehouse import sql_literal, transaction
 
@@ -257,20 +258,23 @@ def _insert_staged(con: duckdb.DuckDBPyConnection, table: str, release_id: str, 
 
     if table not in RELEASE_TABLES:
         raise ValueError(f"parsers may only fill {RELEASE_TABLES}, not {table!r}")
-    other_hs = "AND series_id NOT LIKE $other_hs || '%'" if table == "observations" else ""
+    if table == "observations":  # long rows, also from a detailed export's pairs
+        rows, other_hs = long_sql(con, path), "AND series_id NOT LIKE $other_hs || '%'"
+    else:
+        rows, other_hs = f"read_parquet({sql_literal(str(path))})", ""
     con.execute(
-        f"INSERT INTO {table} BY NAME SELECT $release AS release_id, * FROM read_parquet($path) "  # noqa: S608
+        f"INSERT INTO {table} BY NAME SELECT $release AS release_id, * FROM {rows} "  # noqa: S608
         f"WHERE source_row NOT IN (SELECT unnest($bad::VARCHAR[])) {other_hs}",
-        {"release": release_id, "path": str(path), "bad": sorted(bad)}
-        | ({"other_hs": OTHER_HS_SERIES} if other_hs else {}),
+        {"release": release_id, "bad": sorted(bad)} | ({"other_hs": OTHER_HS_SERIES} if other_hs else {}),
     )
 
 
 def _keep_detail(
     lake: Lake, con: duckdb.DuckDBPyConnection, release_id: str, observations: Path, bad: set[str], work_dir: Path
 ) -> None:
-    """Keep a detailed export's observations, every HS code, as `_state/observations/<release>.parquet` without
-    its quarantined rows; the warehouse itself only takes the named series. Releases without other HS codes keep
+    """Keep a detailed export's observations, every HS code, as `_state/observations/<release>.parquet` (one row per
+    line, its quantity and value side by side: reewatch.observation_pairs) without its quarantined rows; the
+    warehouse itself only takes the named series. Releases without other HS codes keep
     no such file. The stage's file is copied as it is when no row is quarantined (the common case)."""
     from reewatch.sources.detailed import OTHER_HS_SERIES
 

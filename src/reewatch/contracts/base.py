@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pandera.polars as pa
@@ -63,9 +62,8 @@ def validate(contract: TableContract, frame: pl.DataFrame) -> tuple[pl.DataFrame
     return passed, violations
 
 
-def validate_parquet(contract: TableContract, path: Path) -> list[Violation]:
-    """Validate every row of a Parquet file without loading it: Pandera runs each check as a polars scan."""
-    rows = pl.scan_parquet(path)
+def validate_lazy(contract: TableContract, rows: pl.LazyFrame) -> list[Violation]:
+    """Validate every row of a lazy frame (a Parquet scan) without loading it: Pandera runs each check as a scan."""
     try:
         with config_context(validation_depth=ValidationDepth.SCHEMA_AND_DATA):  # lazy frames check data too
             contract.schema().validate(rows, lazy=True)

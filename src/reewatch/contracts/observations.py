@@ -21,9 +21,10 @@ from reewatch.contracts.base import (
     TableContract,
     Violation,
     validate,
-    validate_parquet,
+    validate_lazy,
     within_magnitude,
 )  # fmt: skip
+from reewatch.observation_pairs import long_frame
 
 BASES = ["month", "jan_feb", "ytd"]
 MEASURES = ["quantity_t", "quantity", "value_usd", "value_cny", "yoy_quantity_pct", "yoy_value_pct"]
@@ -137,5 +138,5 @@ def check_observations(frame: pl.DataFrame) -> tuple[pl.DataFrame, list[Violatio
 
 
 def check_observations_file(path: Path) -> list[Violation]:
-    """Validate a Parquet file of observation rows (a detailed export's millions) without loading it."""
-    return validate_parquet(OBSERVATIONS, path)
+    """Validate a stage's Parquet file of observations (a detailed export's millions, as pairs) without loading it."""
+    return validate_lazy(OBSERVATIONS, long_frame(path))

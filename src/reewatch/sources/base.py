@@ -15,7 +15,8 @@ from typing import Any
 
 import pandas as pd
 import polars as pl
-import pyarrow.parquet as pq
+
+from reewatch.observation_pairs import long_frame
 
 # Later release kinds restate earlier ones (DOMAIN.md §2): the highest rank is "current".
 VINTAGE_RANK = {
@@ -88,8 +89,8 @@ class ParsedRelease:
         with tempfile.TemporaryDirectory(prefix="reewatch-batches-") as tmp:
             target = Path(tmp) / "observations.parquet"
             self.copy_observations(self, target)
-            for batch in pq.ParquetFile(target).iter_batches(batch_size=250_000):
-                yield pl.DataFrame(pl.from_arrow(batch)).cast(BATCH_SCHEMA)  # type: ignore[arg-type]
+            for batch in long_frame(target).collect().iter_slices(250_000):  # observation pairs made long
+                yield batch.cast(BATCH_SCHEMA)  # type: ignore[arg-type]
 
     def _frame(self) -> pl.DataFrame:
         frame = self.observations

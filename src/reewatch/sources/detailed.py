@@ -2,7 +2,8 @@
 
 These files run to millions of rows, so they never pass through pandas: DuckDB reads the CSV with explicit
 VARCHAR columns (a dirty value becomes a quarantined row, not a failed file) into a scratch Parquet file of its
-lines, then types and unpivots those into the observations' Parquet file, which the contract then checks.
+lines, then types those into the observations' Parquet file, one row per line holding its quantity and value
+side by side (reewatch.observation_pairs), which the contract then checks as long observation rows.
 Quantities come in kg (千克) and values in yuan or US dollars, one file per currency; both merge into one
 observation set.
 """
@@ -22,6 +23,7 @@ import duckdb
 import pandas as pd
 import polars as pl
 
+from reewatch.observation_pairs import pair_columns
 from reewatch.partners import partner_table
 from reewatch.progress import QueryProgress
 from reewatch.sources.base import BATCH_SCHEMA, ParsedRelease, UnreadableRelease, csv_header
@@ -211,8 +213,8 @@ def _lines(
 
 
 def _copy_observations(path: Path, header: _Header, parsed: ParsedRelease, state: dict[str, Any], target: Path) -> None:
-    """Type, unpivot and write the whole file to Parquet with DuckDB (no row passes through Python), then take
-    rows_in and the latest month from the metadata of the lines' and the observations' Parquet files."""
+    """Type the whole file into a Parquet file of observation pairs with DuckDB (no row passes through Python),
+    then take rows_in and the latest month from the metadata of the lines' and the observations' Parquet files."""
     if not _has_data_rows(_utf8_csv(path, header, parsed, state)):
         parsed.warnings.append("the export has a header but no data rows")
         pl.DataFrame(schema=BATCH_SCHEMA).write_parquet(target)
@@ -257,14 +259,12 @@ def _copy_observations(path: Path, header: _Header, parsed: ParsedRelease, state
                    CASE t.hs {series_cases} ELSE '{OTHER_HS_SERIES}' || t.hs END AS series_id,
                    t.commodity, t.hs AS hs_code, t.period, 'month' AS basis, t.partner, t.partner_name,
                    t.trade_mode,
-                   unnest([
-                       {{'measure': CASE WHEN m.factor IS NULL THEN 'quantity' ELSE 'quantity_t' END,
-                         'value': TRY_CAST(replace(t.quantity, ',', '') AS DOUBLE) * coalesce(m.factor, 1),
-                         'published_value': coalesce(t.quantity, ''), 'published_unit': t.quantity_unit}},
-                       {{'measure': $value_measure,
-                         'value': TRY_CAST(replace(t.value, ',', '') AS DOUBLE) * $value_factor,
-                         'published_value': coalesce(t.value, ''), 'published_unit': $value_unit}}
-                   ], recursive := true)
+                   CASE WHEN m.factor IS NULL THEN 'quantity' ELSE 'quantity_t' END AS quantity_measure,
+                   TRY_CAST(replace(t.quantity, ',', '') AS DOUBLE) * coalesce(m.factor, 1) AS quantity,
+                   coalesce(t.quantity, '') AS quantity_published, t.quantity_unit AS quantity_unit,
+                   $value_measure AS value_measure,
+                   TRY_CAST(replace(t.value, ',', '') AS DOUBLE) * $value_factor AS value,
+                   coalesce(t.value, '') AS value_published, $value_unit AS value_unit
             FROM typed t
             LEFT JOIN mass_units m ON m.unit = lower(t.quantity_unit)
         """  # noqa: S608 - only our own names and tables; what comes from the header is bound as a parameter
@@ -274,7 +274,7 @@ def _copy_observations(path: Path, header: _Header, parsed: ParsedRelease, state
             "value_factor": header.value_factor,
             "value_unit": header.value_unit,
         }
-        columns = ", ".join(BATCH_SCHEMA)  # the observation columns, in the contract's order
+        columns = ", ".join(pair_columns())  # one row per line: its quantity and value side by side
         target_sql = sql_literal(str(target))
         with QueryProgress(con, f"{state['name']} (typing)"):
             con.execute(f"COPY (SELECT {columns} FROM ({sql})) TO {target_sql} (FORMAT parquet)", parameters)  # noqa: S608
