@@ -3,6 +3,8 @@ revisions, unit errors, identity warnings, and replay from raw/."""
 
 from __future__ import annotations
 
+import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -82,10 +84,36 @@ def test_a_figure_1000_times_off_its_neighbours_is_quarantined_as_a_unit_error(t
     bad = tmp_path / "us_december_restated.csv"
     bad.write_text(header + "\n" + ",".join(fields) + "\n", encoding="utf-8")
     with loaded_lake(tmp_path / "lake", DETAILED / "2025_magnets_8505111000_usd.csv", bad) as con:
-        rule, message = con.execute("SELECT rule, message FROM quarantined_rows").fetchone()  # type: ignore[misc]
+        rule, message, raw = con.execute("SELECT rule, message, raw_record FROM quarantined_rows").fetchone()  # type: ignore[misc]
         status = con.execute("SELECT status FROM releases WHERE file_name = 'us_december_restated.csv'").fetchone()
     assert rule == "unit_error" and "factor 1,000" in message and "US 2025-12" in message
     assert status == ("quarantined",)
+    # The line as it stood in the file, looked up by the commit in the stage's lines (found after staging).
+    assert {key: json.loads(raw)[key] for key in ("period", "partner_name", "quantity")} == {
+        "period": "202512", "partner_name": "美国", "quantity": fields[6]
+    }
+
+
+def test_a_later_parse_with_the_same_scratch_folder_reuses_the_lines_read_once(tmp_path: Path) -> None:
+    export = tmp_path / "export.csv"
+    shutil.copyfile(DETAILED / "2025_magnets_8505111000_cny.csv", export)
+    scratch = tmp_path / "stage"
+    first = parse_release_file(export, export.name, scratch)
+    first.write_observations(tmp_path / "observations.parquet")
+    first.close()
+    assert (scratch / "lines.parquet").exists()  # kept for later parses: the stage folder's owner removes it
+    text = export.read_text(encoding="utf-8-sig")
+    export.write_text(text.replace("美国", "美國"), encoding="utf-8")  # what only a new read would see
+    again = parse_release_file(export, export.name, scratch)
+    try:
+        assert again.raw_records_for({"2"})["2"]["partner_name"] == "美国"
+    finally:
+        again.close()
+    fresh = parse_release_file(export, export.name)  # no scratch folder: read now
+    try:
+        assert fresh.raw_records_for({"2"})["2"]["partner_name"] == "美國"
+    finally:
+        fresh.close()
 
 
 def test_ytd_identity_breaks_are_warnings_with_the_numbers(tmp_path: Path) -> None:

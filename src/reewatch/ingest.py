@@ -10,6 +10,7 @@ a detailed export's rows for every HS code stay beside it as Parquet in the lake
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import posixpath
 import shutil
@@ -159,7 +160,7 @@ def ingest_landed(
             archived.result()  # raw/ holds the bytes before anything about them is committed
             log.info("committing %s", admission.file_name)
             return commit_release(lake, con, staged, stage_dir, run_id, work_dir, landing_key=obj.key,
-                                  landed_at=admission.landed_at, seen=admission)  # fmt: skip
+                                  landed_at=admission.landed_at, seen=admission, release_file=path)  # fmt: skip
 
 
 def clear_leftover_stages(lake: Lake, work_dir: Path) -> None:
@@ -180,9 +181,12 @@ def commit_release(
     landing_key: str | None,
     landed_at: datetime,
     seen: Admission | None = None,
+    release_file: Path | None = None,
 ) -> ReleaseOutcome:
     """Load one staged release in one transaction, replacing any rows it had before (a replay, or what a crashed
-    run left). `seen` is the landing object it came from, marked seen in the same transaction."""
+    run left). `seen` is the landing object it came from, marked seen in the same transaction. `release_file` is
+    the release's bytes when this process staged it into `stage_dir` (rows the commit quarantines are then looked
+    up there, with the stage's working files, instead of in raw/)."""
     release_id = staged.release_id
     if staged.failure:
         outcome = ReleaseOutcome(release_id, staged.file_name, "failed", 0, 0, 0, staged.failure)
@@ -208,7 +212,9 @@ def commit_release(
         if unit_errors:
             from reewatch.sources.base import record_json
 
-            raw = _raw_records(lake, staged, {v.source_row for v in unit_errors}, work_dir)
+            rows = {v.source_row for v in unit_errors}
+            staged_here = (release_file, stage_dir) if release_file else None
+            raw = _raw_records(lake, staged, rows, work_dir, staged_here)
             quarantine += [
                 QuarantineEntry(v.source_row, v.rule, v.message, record_json(raw.get(v.source_row, {})))
                 for v in unit_errors
@@ -216,7 +222,7 @@ def commit_release(
             for table in RELEASE_TABLES:  # a source row loads whole or not at all
                 con.execute(
                     f"DELETE FROM {table} WHERE release_id = ? AND source_row IN (SELECT unnest(?))",  # noqa: S608
-                    [release_id, sorted({v.source_row for v in unit_errors})],
+                    [release_id, sorted(rows)],
                 )
         outcome = _outcome(staged, quarantine)
         name = staged.file_name
@@ -302,14 +308,21 @@ def _keep_detail(
         detail.unlink(missing_ok=True)
 
 
-def _raw_records(lake: Lake, staged: StagedRelease, rows: set[str], work_dir: Path) -> dict[str, dict[str, object]]:
-    """The rows as they stood in the file, read again from raw/ (only when the writer quarantines rows)."""
+def _raw_records(
+    lake: Lake, staged: StagedRelease, rows: set[str], work_dir: Path, staged_here: tuple[Path, Path] | None
+) -> dict[str, dict[str, object]]:
+    """The rows as they stood in the file (only when the writer quarantines rows): from the release file and stage
+    folder this process staged (`staged_here`), else read again from raw/."""
     from reewatch.sources import parse_release_file
 
-    with lake.local_copy(f"raw/{staged.release_id}", work_dir) as path:
-        parsed = parse_release_file(path, staged.file_name)
+    with contextlib.ExitStack() as stack:
+        if staged_here:
+            path, scratch = staged_here
+        else:
+            path, scratch = stack.enter_context(lake.local_copy(f"raw/{staged.release_id}", work_dir)), None
+        parsed = parse_release_file(path, staged.file_name, scratch)
         try:
-            return parsed.raw_records_for(rows)  # a detailed export: one scan for just these lines
+            return parsed.raw_records_for(rows)  # a detailed export: its lines file, from the stage when it is there
         finally:
             parsed.close()
 
@@ -395,7 +408,7 @@ def replay_release(
     with lake.local_copy(f"raw/{release_id}", work_dir) as path, local_stage(work_dir, release_id) as stage_dir:
         staged = stage_release(path, file_name, release_id, stage_dir)
         return commit_release(lake, con, staged, stage_dir, run_id, work_dir, landing_key=landing_key,
-                              landed_at=landed_at)  # fmt: skip
+                              landed_at=landed_at, release_file=path)  # fmt: skip
 
 
 def first_landed_at(con: duckdb.DuckDBPyConnection, release_id: str) -> datetime:

@@ -76,7 +76,7 @@ def stage_release(path: Path, file_name: str, release_id: str, stage_dir: Path) 
     staged = StagedRelease(release_id, file_name, path.stat().st_size)
     parsed: ParsedRelease | None = None
     try:
-        parsed = parse_release_file(path, file_name)
+        parsed = parse_release_file(path, file_name, scratch=stage_dir)  # working files stay for the commit
         violations = _stage_rows(parsed, stage_dir, staged)
         _describe(staged, parsed, violations)
     except UnreadableRelease as exc:

@@ -22,8 +22,10 @@ MAX_IN_MEMORY_BYTES = 64 * 1024 * 1024
 _NO_LAYOUT = "no known layout matches this file (see DOMAIN.md §3 for the layouts reewatch reads)"
 
 
-def parse_release_file(path: Path, name: str) -> ParsedRelease:
-    """Detect the layout from the content and parse; `UnreadableRelease` when nothing fits or the file is broken."""
+def parse_release_file(path: Path, name: str, scratch: Path | None = None) -> ParsedRelease:
+    """Detect the layout from the content and parse; `UnreadableRelease` when nothing fits or the file is broken.
+    `scratch` is a folder for this release's working files that outlives the parse (its owner removes it): a later
+    parse of the same bytes with the same folder reuses them."""
     with path.open("rb") as handle:
         head = handle.read(HEAD_BYTES)
     if not head.strip():
@@ -35,7 +37,7 @@ def parse_release_file(path: Path, name: str) -> ParsedRelease:
     for layout in LAYOUTS:
         if layout.detect(sample, name):
             if hasattr(layout, "parse_path"):
-                parsed: ParsedRelease = layout.parse_path(path, name)
+                parsed: ParsedRelease = layout.parse_path(path, name, scratch)
             else:
                 if size > MAX_IN_MEMORY_BYTES:
                     raise UnreadableRelease(

@@ -38,6 +38,7 @@ OTHER_HS_SERIES = "gacc_hs:"
 # The COPYs stream; left to itself DuckDB would also cache up to 80 % of RAM (10M rows: 840 MB peak, 580 MB with
 # this limit, as fast), while GX loads beside it in the same process (reewatch.warmup).
 MEMORY_LIMIT = "512MB"
+LINES_FILE = "lines.parquet"  # the export's lines as text, in the scratch folder when the caller gives one
 
 # Canonical column -> header spellings (Chinese export, English export), folded.
 _HEADERS: dict[str, tuple[str, ...]] = {
@@ -118,7 +119,8 @@ def detect(data: bytes, name: str) -> bool:
     return b"\x00" not in data[:4096] and _read_header(data[:4096]) is not None
 
 
-def parse_path(path: Path, name: str) -> ParsedRelease:
+def parse_path(path: Path, name: str, scratch: Path | None = None) -> ParsedRelease:
+    """Parse lazily: the observations are typed when written, the lines read once, into `scratch` when given."""
     with path.open("rb") as handle:
         header = _read_header(handle.read(65536))
     if header is None:
@@ -133,7 +135,7 @@ def parse_path(path: Path, name: str) -> ParsedRelease:
         rows_in=0,
     )
     # The file's name for progress lines; its UTF-8 copy and its lines as Parquet, once made.
-    state: dict[str, Any] = {"name": name}
+    state: dict[str, Any] = {"name": name, "scratch": scratch}
     release.copy_observations = lambda parsed, target: _copy_observations(path, header, parsed, state, target)
     release.raw_lookup = lambda rows: _raw_records(path, header, release, state, rows)
     return release
@@ -189,27 +191,31 @@ def _utf8_csv(path: Path, header: _Header, parsed: ParsedRelease, state: dict[st
 
 
 def _lines(
-    path: Path,
-    header: _Header,
-    parsed: ParsedRelease,
-    state: dict[str, Any],
-    con: duckdb.DuckDBPyConnection,
-    scratch: Path | None = None,
+    path: Path, header: _Header, parsed: ParsedRelease, state: dict[str, Any], con: duckdb.DuckDBPyConnection
 ) -> Path:
-    """The export's data lines as text in a scratch Parquet file, made at most once per parse (removed by
-    parsed.close()). Numbering lines is what costs: `row_number() OVER ()` over a CSV scan holds every row until
-    the end (10M rows: +4.5 s), and after a join DuckDB no longer promises the file's order. A plain scan keeps
-    the order, so this copy's free `file_row_number` k is the file's line k + 2 (line 1 is the header)."""
-    if "lines" not in state or not Path(state["lines"]).exists():  # made, then gone with its scratch folder
-        csv_path = _utf8_csv(path, header, parsed, state)
-        # In the stage's folder when there is one: what a killed run leaves there, the next run clears.
-        lines = Path(tempfile.mkstemp(prefix="reewatch-lines-", suffix=".parquet", dir=scratch)[1])
+    """The export's data lines as text in a Parquet file, made at most once: per parse, or per scratch folder (the
+    stage's: the commit's look-up of quarantined lines then reuses the stage's file). Numbering lines is what costs:
+    `row_number() OVER ()` over a CSV scan holds every row until the end (10M rows: +4.5 s), and after a join DuckDB
+    no longer promises the file's order. A plain scan keeps the order, so this copy's free `file_row_number` k is
+    the file's line k + 2 (line 1 is the header)."""
+    scratch: Path | None = state["scratch"]
+    if "lines" in state and Path(state["lines"]).exists():
+        return Path(state["lines"])
+    if scratch is not None and (scratch / LINES_FILE).exists():  # a complete file: a failed COPY fails the stage
+        state["lines"] = scratch / LINES_FILE
+        return Path(state["lines"])
+    csv_path = _utf8_csv(path, header, parsed, state)
+    if scratch is not None:  # kept for later parses; the folder's owner removes it
+        scratch.mkdir(parents=True, exist_ok=True)
+        lines = scratch / LINES_FILE
+    else:
+        lines = Path(tempfile.mkstemp(prefix="reewatch-lines-", suffix=".parquet")[1])
         parsed.temp_files.append(lines)
-        with QueryProgress(con, f"{state['name']} (reading)"):
-            copy = f"COPY (FROM {_read_csv_sql(csv_path, header)}) TO {sql_literal(str(lines))} (FORMAT parquet)"
-            con.execute(copy)
-        state["lines"] = lines
-    return Path(state["lines"])
+    with QueryProgress(con, f"{state['name']} (reading)"):
+        copy = f"COPY (FROM {_read_csv_sql(csv_path, header)}) TO {sql_literal(str(lines))} (FORMAT parquet)"
+        con.execute(copy)
+    state["lines"] = lines
+    return lines
 
 
 def _copy_observations(path: Path, header: _Header, parsed: ParsedRelease, state: dict[str, Any], target: Path) -> None:
@@ -231,7 +237,7 @@ def _copy_observations(path: Path, header: _Header, parsed: ParsedRelease, state
             con.unregister("lookup")
         series_cases = " ".join(f"WHEN '{hs}' THEN '{series}'" for hs, series in SERIES_BY_HS.items())
         has_mode = "trade_mode" in header.names
-        lines = sql_literal(str(_lines(path, header, parsed, state, con, scratch=target.parent)))
+        lines = sql_literal(str(_lines(path, header, parsed, state, con)))
         sql = f"""
             WITH src AS (
                 -- line 1 is the header: data row k (from 0) is line k + 2
