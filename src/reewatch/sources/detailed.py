@@ -212,7 +212,9 @@ def _lines(
         lines = Path(tempfile.mkstemp(prefix="reewatch-lines-", suffix=".parquet")[1])
         parsed.temp_files.append(lines)
     with QueryProgress(con, f"{state['name']} (reading)"):
-        copy = f"COPY (FROM {_read_csv_sql(csv_path, header)}) TO {sql_literal(str(lines))} (FORMAT parquet)"
+        # Uncompressed: a scratch file, read once or twice and never kept (10M rows: 0.3–0.5 s less than snappy).
+        target = f"{sql_literal(str(lines))} (FORMAT parquet, COMPRESSION uncompressed)"
+        copy = f"COPY (FROM {_read_csv_sql(csv_path, header)}) TO {target}"
         con.execute(copy)
     state["lines"] = lines
     return lines
