@@ -22,7 +22,8 @@ from botocore.config import Config
 from conftest import new_bucket
 from faultproxy import Fault, FaultProxy
 from reewatch.config import S3Settings, load_settings
-from reewatch.lake import Lake, LakeError, S3Lake, open_lake
+from reewatch.lake import Lake, LakeError, open_lake
+from reewatch.lake_s3 import S3Lake
 from reewatch.warehouse import LakeBusy, Warehouse, WriterLock, connect
 from test_bi_clients import HEADLINES, publish_files
 

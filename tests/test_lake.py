@@ -15,11 +15,11 @@ from reewatch.lake import (
     Lake,
     LakeError,
     LocalLake,
-    S3Lake,
     S3Settings,
     open_lake,
     sha256_hex,
 )
+from reewatch.lake_s3 import S3Lake
 
 BAD_KEYS = [
     "",

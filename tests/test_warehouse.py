@@ -45,8 +45,9 @@ def test_inline_values_read_back_exactly() -> None:
         inline("SELECT ?, ?", [1])
 
 
-def test_opening_the_writer_twice_imports_no_pandas(tmp_path: Path) -> None:
-    """DuckDB imports pandas (~1 s) when it binds a parameter: what every run does at the start must not bind any."""
+def test_opening_the_writer_of_a_local_lake_twice_imports_neither_pandas_nor_boto3(tmp_path: Path) -> None:
+    """DuckDB imports pandas (~1 s) when it binds a parameter: what every run does at the start must not bind any.
+    boto3 (~0.3 s) is for S3 lakes only."""
     script = textwrap.dedent(f"""
         import sys
         from reewatch.config import load_settings
@@ -59,6 +60,7 @@ def test_opening_the_writer_twice_imports_no_pandas(tmp_path: Path) -> None:
                 con.execute(inline("INSERT INTO runs (run_id, command, started_at, status) VALUES (?, ?, now(), ?)",
                                    [f"r{{_}}", "run", "running"]))
         assert "pandas" not in sys.modules, "pandas was imported"
+        assert "boto3" not in sys.modules, "boto3 was imported"
     """)
     subprocess.run([sys.executable, "-c", script], check=True, timeout=120)
 

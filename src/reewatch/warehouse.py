@@ -23,12 +23,16 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 import duckdb
 
 from reewatch.config import S3Credentials, S3Settings, Settings, resolve_s3_credentials
-from reewatch.lake import Lake, LakeError, S3Lake
+from reewatch.lake import Lake, LakeError
+
+if TYPE_CHECKING:
+    from reewatch.lake_s3 import S3Lake
 
 log = logging.getLogger(__name__)
 
@@ -250,6 +254,8 @@ class WriterLock:
         return f"{record.get('owner', 'another run')} since {record.get('acquired_at', '?')}"
 
     def _s3_lake(self) -> S3Lake:
+        from reewatch.lake_s3 import S3Lake
+
         if not isinstance(self.lake, S3Lake):
             raise TypeError(f"a leased writer lock needs an S3 lake, not {self.lake!r}")
         return self.lake
