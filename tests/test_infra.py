@@ -226,7 +226,7 @@ def test_the_worker_image_installs_the_locked_dependencies_on_python_311_slim() 
 
 # ------------------------------------------------------------------------------------------------ IAM
 
-# Each boto3 S3 client call lake.py makes, and the IAM actions it needs. A new call fails the test below until it
+# Each boto3 S3 client call lake_s3.py makes, and the IAM actions it needs. A new call fails the test below until it
 # is mapped here and granted in infra/iam-policy.json.
 S3_CALL_ACTIONS: dict[str, set[str]] = {
     "get_paginator:list_objects_v2": {"s3:ListBucket"},
@@ -245,7 +245,7 @@ DUCKDB_ACTIONS = {"s3:PutObject", "s3:GetObject"}
 
 
 def _lake_s3_calls() -> set[str]:
-    tree = ast.parse((ROOT / "src" / "reewatch" / "lake.py").read_text())
+    tree = ast.parse((ROOT / "src" / "reewatch" / "lake_s3.py").read_text())
     calls = set()
     for node in ast.walk(tree):
         if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
@@ -274,9 +274,9 @@ def _policy_actions(path: Path) -> dict[str, set[str]]:
 
 def test_the_iam_policy_grants_exactly_the_s3_calls_the_lake_makes() -> None:
     calls = _lake_s3_calls()
-    assert calls, "found no self.client.<method>(...) call in lake.py"
+    assert calls, "found no self.client.<method>(...) call in lake_s3.py"
     unmapped = calls - set(S3_CALL_ACTIONS)
-    assert not unmapped, f"lake.py makes S3 calls with no IAM mapping here: {unmapped}"
+    assert not unmapped, f"lake_s3.py makes S3 calls with no IAM mapping here: {unmapped}"
     needed = set().union(*(S3_CALL_ACTIONS[call] for call in calls)) | DUCKDB_ACTIONS
     granted = _policy_actions(INFRA / "iam-policy.json")
     assert set().union(*granted.values()) == needed, (
