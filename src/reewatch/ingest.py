@@ -280,8 +280,8 @@ def _keep_detail(
 ) -> None:
     """Keep a detailed export's observations, every HS code, as `_state/observations/<release>.parquet` (one row per
     line, its quantity and value side by side: reewatch.observation_pairs) without its quarantined rows; the
-    warehouse itself only takes the named series. Releases without other HS codes keep
-    no such file. The stage's file is copied as it is when no row is quarantined (the common case)."""
+    warehouse itself only takes the named series. Releases without other HS codes keep no such file. The stage's
+    file is copied as it is when no row is quarantined (the common case)."""
     from reewatch.sources.detailed import OTHER_HS_SERIES
 
     key = f"{DETAIL_PREFIX}{release_id}.parquet"
