@@ -33,6 +33,7 @@ from reewatch.ingest import (
     ingest_landed,
     new_landing_files,
     replay_release,
+    upgrade_kept_detail,
 )  # fmt: skip
 from reewatch.lake import Lake, LakeObject, open_lake
 from reewatch.publish import Publication, publish
@@ -146,6 +147,7 @@ def reewatch_run(
         ))  # fmt: skip
         work_dir = warehouse.work_dir
         clear_leftover_stages(store, work_dir)  # what a killed run left; this run holds the lock now
+        upgrade_kept_detail(store, con, work_dir)  # once per lake: an older reewatch kept long rows
         if replay_ids or replay_all:
             releases = archived_releases(con, None if replay_all else replay_ids)
             logger.info("replaying %d archived release(s) from raw/", len(releases))

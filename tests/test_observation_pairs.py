@@ -92,3 +92,25 @@ def test_the_kept_detail_is_the_pairs_without_quarantined_lines_and_the_readme_q
     assert result.fetchall() == []  # the fixture is in yuan: no line has a dollar value
     by_cny = duckdb.sql(query.replace("'value_usd'", "'value_cny'") + " ORDER BY tonnes DESC LIMIT 1").fetchall()
     assert by_cny[0][1:] == ("8541430000", "NL", 1200.0, 98000000.0)
+
+
+def test_a_run_rewrites_the_long_kept_detail_of_an_older_reewatch_as_pairs_once(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    lake = tmp_path / "lake"
+    with loaded_lake(lake, MIXED) as con:
+        con.execute("DELETE FROM schema_migrations WHERE name = 'kept_detail_as_pairs'")  # as an older reewatch left it
+    (kept,) = (lake / "_state" / "observations").glob("*.parquet")
+    pairs = pl.read_parquet(kept)
+    long_frame(kept).collect().write_parquet(kept)  # the long rows an older reewatch kept
+
+    upgraded = cli("run", "--lake", str(lake))
+    assert upgraded.code == 0, upgraded.output
+    assert "as observation pairs" in upgraded.output
+    rewritten = pl.read_parquet(kept)
+    assert rewritten.columns == pair_columns()
+    assert sorted(rewritten.rows(), key=str) == sorted(pairs.rows(), key=str)
+
+    # Recorded once: the next run looks at no file (a long file left now would stay as it is).
+    long_frame(kept).collect().write_parquet(kept)
+    again = cli("run", "--lake", str(lake))
+    assert again.code == 0, again.output
+    assert pl.read_parquet(kept).columns == list(LONG_COLUMNS)

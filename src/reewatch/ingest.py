@@ -23,9 +23,9 @@ import duckdb
 
 from reewatch.identities import suspected_unit_errors
 from reewatch.lake import Lake, LakeObject, sha256_file
-from reewatch.observation_pairs import long_sql
+from reewatch.observation_pairs import is_paired, long_sql, pairs_from_long_sql
 from reewatch.stage import STAGING_PREFIX, QuarantineEntry, StagedRelease, local_stage, stage_release
-from reewatch.warehouse import sql_literal, transaction
+from reewatch.warehouse import inline, sql_literal, transaction
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +34,8 @@ LANDING = "landing/"
 RELEASE_TABLES = ("observations", "survey_results", "usgs_figures", "press_claims")
 # Where the observations the warehouse does not keep (HS codes outside the named series) live, per release.
 DETAIL_PREFIX = "_state/observations/"
+# Recorded in schema_migrations once every kept-detail file of the lake is observation pairs (see upgrade_kept_detail).
+KEPT_DETAIL_AS_PAIRS = "kept_detail_as_pairs"
 
 
 class UnknownRelease(ValueError):
@@ -306,6 +308,31 @@ def _keep_detail(
         lake.write_file(key, detail)
     finally:
         detail.unlink(missing_ok=True)
+
+
+def upgrade_kept_detail(lake: Lake, con: duckdb.DuckDBPyConnection, work_dir: Path) -> int:
+    """Once per lake: rewrite the kept-detail files an older reewatch wrote as long rows (two per line) as
+    observation pairs, so that one query reads every release alike. Each file is replaced atomically and pairs are
+    skipped, so a killed upgrade resumes on the next run. Returns how many files were rewritten."""
+    done = con.execute(inline("SELECT count(*) FROM schema_migrations WHERE name = ?", [KEPT_DETAIL_AS_PAIRS]))
+    if done.fetchone() != (0,):
+        return 0
+    rewritten = 0
+    for obj in lake.list(DETAIL_PREFIX):
+        with lake.local_copy(obj.key, work_dir) as path:
+            columns = [c[0] for c in con.execute(f"DESCRIBE FROM read_parquet({sql_literal(str(path))})").fetchall()]  # noqa: S608
+            if is_paired(columns):
+                continue
+            pairs = work_dir / f"pairs-{posixpath.basename(obj.key)}"
+            try:
+                con.execute(f"COPY ({pairs_from_long_sql(path)}) TO {sql_literal(str(pairs))} (FORMAT parquet)")
+                lake.write_file(obj.key, pairs)
+            finally:
+                pairs.unlink(missing_ok=True)
+        log.info("rewrote %s as observation pairs (one row per line)", obj.key)
+        rewritten += 1
+    con.execute(inline("INSERT INTO schema_migrations VALUES (?, now())", [KEPT_DETAIL_AS_PAIRS]))
+    return rewritten
 
 
 def _raw_records(

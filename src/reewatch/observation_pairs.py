@@ -31,6 +31,8 @@ LONG_COLUMNS = (
 OWN_COLUMNS = {"measure": "_measure", "value": "", "published_value": "_published", "published_unit": "_unit"}
 SHARED_COLUMNS = tuple(column for column in LONG_COLUMNS if column not in OWN_COLUMNS)
 PAIR = ("quantity", "value")  # the two observations of a line, in this order
+# The long measures each observation of a pair can have.
+PAIR_MEASURES = {"quantity": ("quantity_t", "quantity"), "value": ("value_cny", "value_usd")}
 
 
 def pair_columns() -> list[str]:
@@ -69,3 +71,17 @@ def long_sql(con: duckdb.DuckDBPyConnection, path: Path) -> str:
         own = ", ".join(f'"{name}{suffix}" AS {long}' for long, suffix in OWN_COLUMNS.items())
         halves.append(f"SELECT {', '.join(SHARED_COLUMNS)}, {own} FROM {source}")  # noqa: S608 - our own names
     return f"({' UNION ALL '.join(halves)})"
+
+
+def pairs_from_long_sql(path: Path) -> str:
+    """A long file of a detailed export (as reewatch kept them before pairs) as pairs: a SELECT for DuckDB."""
+    from reewatch.warehouse import sql_literal
+
+    own = []
+    for name in PAIR:
+        measures = ", ".join(sql_literal(measure) for measure in PAIR_MEASURES[name])
+        for long, suffix in OWN_COLUMNS.items():
+            own.append(f'any_value({long}) FILTER (WHERE measure IN ({measures})) AS "{name}{suffix}"')
+    source = f"read_parquet({sql_literal(str(path))})"
+    # One group per line: its shared columns are the same in both of its rows.
+    return f"SELECT {', '.join(SHARED_COLUMNS)}, {', '.join(own)} FROM {source} GROUP BY ALL"  # noqa: S608
