@@ -47,7 +47,7 @@ def test_a_detailed_export_is_staged_as_one_row_per_line_and_reads_back_as_two_o
     # DuckDB reads the same long rows (the warehouse inserts from this).
     con = duckdb.connect()
     try:
-        in_sql = con.execute(f"SELECT * FROM {long_sql(con, target)}").pl()  # noqa: S608
+        in_sql = con.execute(f"SELECT * FROM {long_sql(target)}").pl()  # noqa: S608
     finally:
         con.close()
     assert in_sql.columns == long.columns
@@ -64,7 +64,7 @@ def test_a_long_file_passes_through_unchanged(tmp_path: Path) -> None:
     assert long_frame(target).collect().equals(rows)
     con = duckdb.connect()
     try:
-        assert con.execute(f"SELECT source_row, measure, value FROM {long_sql(con, target)}").fetchall() == [  # noqa: S608
+        assert con.execute(f"SELECT source_row, measure, value FROM {long_sql(target)}").fetchall() == [  # noqa: S608
             ("3", "quantity_t", 1.5)
         ]
     finally:

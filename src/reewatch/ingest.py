@@ -10,7 +10,6 @@ a detailed export's rows for every HS code stay beside it as Parquet in the lake
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import posixpath
 import shutil
@@ -215,8 +214,11 @@ def commit_release(
             from reewatch.sources.base import record_json
 
             rows = {v.source_row for v in unit_errors}
-            staged_here = (release_file, stage_dir) if release_file else None
-            raw = _raw_records(lake, staged, rows, work_dir, staged_here)
+            if release_file is not None:  # staged here: the stage folder holds the lines already read
+                raw = _raw_records(release_file, staged.file_name, rows, scratch=stage_dir)
+            else:
+                with lake.local_copy(f"raw/{release_id}", work_dir) as path:
+                    raw = _raw_records(path, staged.file_name, rows)
             quarantine += [
                 QuarantineEntry(v.source_row, v.rule, v.message, record_json(raw.get(v.source_row, {})))
                 for v in unit_errors
@@ -267,7 +269,7 @@ def _insert_staged(con: duckdb.DuckDBPyConnection, table: str, release_id: str, 
     if table not in RELEASE_TABLES:
         raise ValueError(f"parsers may only fill {RELEASE_TABLES}, not {table!r}")
     if table == "observations":  # long rows, also from a detailed export's pairs
-        rows, other_hs = long_sql(con, path), "AND series_id NOT LIKE $other_hs || '%'"
+        rows, other_hs = long_sql(path), "AND series_id NOT LIKE $other_hs || '%'"
     else:
         rows, other_hs = f"read_parquet({sql_literal(str(path))})", ""
     con.execute(
@@ -320,8 +322,7 @@ def upgrade_kept_detail(lake: Lake, con: duckdb.DuckDBPyConnection, work_dir: Pa
     rewritten = 0
     for obj in lake.list(DETAIL_PREFIX):
         with lake.local_copy(obj.key, work_dir) as path:
-            columns = [c[0] for c in con.execute(f"DESCRIBE FROM read_parquet({sql_literal(str(path))})").fetchall()]  # noqa: S608
-            if is_paired(columns):
+            if is_paired(path):
                 continue
             pairs = work_dir / f"pairs-{posixpath.basename(obj.key)}"
             try:
@@ -336,22 +337,17 @@ def upgrade_kept_detail(lake: Lake, con: duckdb.DuckDBPyConnection, work_dir: Pa
 
 
 def _raw_records(
-    lake: Lake, staged: StagedRelease, rows: set[str], work_dir: Path, staged_here: tuple[Path, Path] | None
+    path: Path, file_name: str, rows: set[str], scratch: Path | None = None
 ) -> dict[str, dict[str, object]]:
-    """The rows as they stood in the file (only when the writer quarantines rows): from the release file and stage
-    folder this process staged (`staged_here`), else read again from raw/."""
+    """The rows as they stood in the file (only when the writer quarantines rows); `scratch` is the folder the
+    release was staged in, whose working files (a detailed export's lines) the parser reuses."""
     from reewatch.sources import parse_release_file
 
-    with contextlib.ExitStack() as stack:
-        if staged_here:
-            path, scratch = staged_here
-        else:
-            path, scratch = stack.enter_context(lake.local_copy(f"raw/{staged.release_id}", work_dir)), None
-        parsed = parse_release_file(path, staged.file_name, scratch)
-        try:
-            return parsed.raw_records_for(rows)  # a detailed export: its lines file, from the stage when it is there
-        finally:
-            parsed.close()
+    parsed = parse_release_file(path, file_name, scratch)
+    try:
+        return parsed.raw_records_for(rows)  # a detailed export: one look-up in its lines file
+    finally:
+        parsed.close()
 
 
 def _clear_release(con: duckdb.DuckDBPyConnection, release_id: str) -> None:

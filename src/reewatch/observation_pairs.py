@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    import duckdb
     import polars as pl
 
 # The long observation columns, in the contract's order (sources.base.BATCH_SCHEMA).
@@ -40,8 +39,11 @@ def pair_columns() -> list[str]:
     return [*SHARED_COLUMNS, *(f"{name}{suffix}" for name in PAIR for suffix in OWN_COLUMNS.values())]
 
 
-def is_paired(columns: list[str]) -> bool:
-    return "quantity_measure" in columns
+def is_paired(path: Path) -> bool:
+    """Whether a Parquet file of observations holds pairs (read from its footer: no row is read)."""
+    import polars as pl
+
+    return "quantity_measure" in pl.read_parquet_schema(path)
 
 
 def long_frame(path: Path) -> pl.LazyFrame:
@@ -49,7 +51,7 @@ def long_frame(path: Path) -> pl.LazyFrame:
     import polars as pl
 
     rows = pl.scan_parquet(path)
-    if not is_paired(rows.collect_schema().names()):
+    if not is_paired(path):
         return rows.select(LONG_COLUMNS)
     halves = [
         rows.select(*SHARED_COLUMNS, *(pl.col(f"{name}{suffix}").alias(long) for long, suffix in OWN_COLUMNS.items()))
@@ -58,13 +60,12 @@ def long_frame(path: Path) -> pl.LazyFrame:
     return pl.concat(halves).select(LONG_COLUMNS)
 
 
-def long_sql(con: duckdb.DuckDBPyConnection, path: Path) -> str:
-    """The same as a DuckDB relation (a parenthesised SELECT), for queries on `con`."""
+def long_sql(path: Path) -> str:
+    """The same as a DuckDB relation (a parenthesised SELECT)."""
     from reewatch.warehouse import sql_literal
 
     source = f"read_parquet({sql_literal(str(path))})"
-    columns = [column[0] for column in con.execute(f"SELECT * FROM {source} LIMIT 0").description]  # noqa: S608
-    if not is_paired(columns):
+    if not is_paired(path):
         return f"(SELECT {', '.join(LONG_COLUMNS)} FROM {source})"  # noqa: S608 - our own names
     halves = []
     for name in PAIR:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import shutil
 import tempfile
 import unicodedata
 from collections.abc import Callable, Iterator
@@ -63,11 +64,14 @@ class ParsedRelease:
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     copy_observations: Callable[[ParsedRelease, Path], None] | None = None
     raw_lookup: Callable[[set[str]], dict[str, dict[str, Any]]] | None = None
-    temp_files: list[Path] = field(default_factory=list)  # removed by close(), once the loader is done
+    temp_files: list[Path] = field(default_factory=list)  # files and folders close() removes, the loader done
 
     def close(self) -> None:
         for path in self.temp_files:
-            path.unlink(missing_ok=True)
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
 
     @property
     def vintage_rank(self) -> int:

@@ -38,7 +38,7 @@ OTHER_HS_SERIES = "gacc_hs:"
 # The COPYs stream; left to itself DuckDB would also cache up to 80 % of RAM (10M rows: 840 MB peak, 580 MB with
 # this limit, as fast), while GX loads beside it in the same process (reewatch.warmup).
 MEMORY_LIMIT = "512MB"
-LINES_FILE = "lines.parquet"  # the export's lines as text, in the scratch folder when the caller gives one
+LINES_FILE = "lines.parquet"  # the export's lines as text, in the parse's scratch folder
 
 # Canonical column -> header spellings (Chinese export, English export), folded.
 _HEADERS: dict[str, tuple[str, ...]] = {
@@ -120,7 +120,8 @@ def detect(data: bytes, name: str) -> bool:
 
 
 def parse_path(path: Path, name: str, scratch: Path | None = None) -> ParsedRelease:
-    """Parse lazily: the observations are typed when written, the lines read once, into `scratch` when given."""
+    """Parse lazily: the observations are typed when written, the lines read once into `scratch` (a folder of the
+    caller's that outlives this parse, so a later parse of the same bytes reuses them; else one of its own)."""
     with path.open("rb") as handle:
         header = _read_header(handle.read(65536))
     if header is None:
@@ -134,7 +135,10 @@ def parse_path(path: Path, name: str, scratch: Path | None = None) -> ParsedRele
         raw_records={},
         rows_in=0,
     )
-    # The file's name for progress lines; its UTF-8 copy and its lines as Parquet, once made.
+    if scratch is None:  # a folder of this parse's own, removed by release.close()
+        scratch = Path(tempfile.mkdtemp(prefix="reewatch-detailed-"))
+        release.temp_files.append(scratch)
+    # The file's name for progress lines, the folder of its lines as Parquet, its UTF-8 copy once made.
     state: dict[str, Any] = {"name": name, "scratch": scratch}
     release.copy_observations = lambda parsed, target: _copy_observations(path, header, parsed, state, target)
     release.raw_lookup = lambda rows: _raw_records(path, header, release, state, rows)
@@ -193,30 +197,22 @@ def _utf8_csv(path: Path, header: _Header, parsed: ParsedRelease, state: dict[st
 def _lines(
     path: Path, header: _Header, parsed: ParsedRelease, state: dict[str, Any], con: duckdb.DuckDBPyConnection
 ) -> Path:
-    """The export's data lines as text in a Parquet file, made at most once: per parse, or per scratch folder (the
-    stage's: the commit's look-up of quarantined lines then reuses the stage's file). Numbering lines is what costs:
+    """The export's data lines as text in a Parquet file in the scratch folder, made once per folder (the stage's:
+    the commit's look-up of quarantined lines then reuses the stage's file). Numbering lines is what costs:
     `row_number() OVER ()` over a CSV scan holds every row until the end (10M rows: +4.5 s), and after a join DuckDB
     no longer promises the file's order. A plain scan keeps the order, so this copy's free `file_row_number` k is
     the file's line k + 2 (line 1 is the header)."""
-    scratch: Path | None = state["scratch"]
-    if "lines" in state and Path(state["lines"]).exists():
-        return Path(state["lines"])
-    if scratch is not None and (scratch / LINES_FILE).exists():  # a complete file: a failed COPY fails the stage
-        state["lines"] = scratch / LINES_FILE
-        return Path(state["lines"])
+    lines: Path = state["scratch"] / LINES_FILE
+    if lines.exists():  # whole: it is renamed into place once written
+        return lines
     csv_path = _utf8_csv(path, header, parsed, state)
-    if scratch is not None:  # kept for later parses; the folder's owner removes it
-        scratch.mkdir(parents=True, exist_ok=True)
-        lines = scratch / LINES_FILE
-    else:
-        lines = Path(tempfile.mkstemp(prefix="reewatch-lines-", suffix=".parquet")[1])
-        parsed.temp_files.append(lines)
+    lines.parent.mkdir(parents=True, exist_ok=True)  # a look-up may come after the stage folder was removed
+    partial = lines.with_name(f".partial-{LINES_FILE}")
     with QueryProgress(con, f"{state['name']} (reading)"):
         # Uncompressed: a scratch file, read once or twice and never kept (10M rows: 0.3–0.5 s less than snappy).
-        target = f"{sql_literal(str(lines))} (FORMAT parquet, COMPRESSION uncompressed)"
-        copy = f"COPY (FROM {_read_csv_sql(csv_path, header)}) TO {target}"
-        con.execute(copy)
-    state["lines"] = lines
+        target = f"{sql_literal(str(partial))} (FORMAT parquet, COMPRESSION uncompressed)"
+        con.execute(f"COPY (FROM {_read_csv_sql(csv_path, header)}) TO {target}")
+    partial.replace(lines)
     return lines
 
 
@@ -324,7 +320,8 @@ def _estimated_publication(latest: date | None) -> date | None:
 def _raw_records(
     path: Path, header: _Header, parsed: ParsedRelease, state: dict[str, Any], rows: set[str]
 ) -> dict[str, dict[str, Any]]:
-    """The quarantined rows as they stood in the file, from its lines (read again only if this parse has not)."""
+    """The quarantined rows as they stood in the file, from its lines (read only if no parse in this scratch folder
+    has read them yet)."""
     wanted = sorted(int(r) - 2 for r in rows if r.isdigit() and int(r) >= 2)
     if not wanted:
         return {}
