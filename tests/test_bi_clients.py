@@ -220,3 +220,36 @@ def test_readers_over_s3_see_one_complete_version_while_publishing(
     assert reader.returncode == 0, err
     answers, retries = map(int, out.split())
     assert answers > 3 and retries <= 4  # every answer one whole version; an ATTACH during a swap is retried
+
+
+def test_a_catalog_attached_over_s3_answers_from_its_own_version_after_the_next_swap(
+    s3_endpoint: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The swap lands between an analyst's ATTACH and their first query: every answer still comes from the version
+    they attached (DuckDB reads a table's rows only at the first query, so the catalog must hold none)."""
+    from reewatch.config import S3Settings
+    from reewatch.lake import open_lake
+    from reewatch.warehouse import connect
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL", s3_endpoint)
+    url = f"s3://{new_bucket(s3_endpoint)}/lake"
+    publish_files(url, HEADLINES[:4], "v1")
+    publish_files(url, HEADLINES, "v2")
+    lake = open_lake(url)
+    for version in ("v1", "v2"):
+        lake.download(f"published/{version}/catalog.duckdb", tmp_path / f"{version}.duckdb")
+    lake.write_file("catalog.duckdb", tmp_path / "v1.duckdb")  # an analyst attaches while v1 is current
+    con = connect(s3=S3Settings.from_environment())
+    try:
+        con.execute(f"ATTACH '{url}/catalog.duckdb' AS ree (READ_ONLY)")
+        lake.write_file("catalog.duckdb", tmp_path / "v2.duckdb")  # the next publication's swap
+        kept = con.execute("SELECT version FROM ree.publications ORDER BY published_at").fetchall()
+        views = con.execute(
+            "SELECT sql FROM duckdb_views() WHERE database_name = 'ree' AND view_name <> 'publications'"
+        ).fetchall()
+        releases = con.execute("SELECT count(*) FROM ree.releases").fetchone()
+    finally:
+        con.close()
+    assert kept == [("v1",)]
+    assert {sql.split("/published/")[1].split("/")[0] for (sql,) in views} == {"v1"}
+    assert releases == (4,)

@@ -335,7 +335,7 @@ while not os.path.exists(stop):  # until the test says the runs are over
             "SELECT (SELECT version FROM ree.publications ORDER BY published_at DESC LIMIT 1), "
             "(SELECT count(*) FROM ree.releases), (SELECT count(*) FROM ree.exports_monthly)").fetchone()
         read = {sql.split('/published/')[1].split('/')[0] for (sql,) in con.execute(
-            "SELECT sql FROM duckdb_views() WHERE database_name = 'ree'").fetchall()}
+            "SELECT sql FROM duckdb_views() WHERE database_name = 'ree' AND view_name <> 'publications'").fetchall()}
         assert read == {newest}, (read, newest)  # every view reads the newest publication: never a mix
         assert releases in (4, 11), releases  # v1 (four files) or the whole year: never a part of it
         answers += 1

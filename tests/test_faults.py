@@ -39,7 +39,8 @@ def snapshot(catalog: str, endpoint: str | None = None) -> dict[str, object]:
     try:
         con.execute(f"ATTACH '{catalog}' AS ree (READ_ONLY)")
         views = con.execute(
-            "SELECT view_name, sql FROM duckdb_views() WHERE database_name = 'ree' ORDER BY view_name"
+            "SELECT view_name, sql FROM duckdb_views() WHERE database_name = 'ree' AND view_name <> 'publications' "
+            "ORDER BY view_name"
         ).fetchall()
         publications = [
             v for (v,) in con.execute("SELECT version FROM ree.publications ORDER BY published_at").fetchall()

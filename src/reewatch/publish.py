@@ -93,15 +93,18 @@ def _build_catalog(
             con.execute(f"COMMENT ON VIEW {model.name} IS {sql_literal(model.description)}")
             for column, text in model.columns.items():
                 con.execute(f"COMMENT ON COLUMN {model.name}.{column} IS {sql_literal(text)}")
+        # A view over its rows, not a table: a table's rows are read at the first query, not at ATTACH, and over
+        # S3 that read can land on the next publication's catalog once it is swapped in (torn bytes, or this
+        # version's views beside another version's list). A catalog of views alone is read whole at ATTACH.
+        kept = [(v, r, at, lake.uri(f"{PUBLISHED}{v}/catalog.duckdb")) for v, r, at in history]
+        rows = ", ".join("(" + ", ".join(map(sql_literal, row)) + ")" for row in kept)
         con.execute(
-            "CREATE TABLE publications (version VARCHAR, run_id VARCHAR, published_at TIMESTAMP, catalog VARCHAR)"
-        )
-        con.executemany(
-            "INSERT INTO publications VALUES (?, ?, ?, ?)",
-            [(v, r, at, lake.uri(f"{PUBLISHED}{v}/catalog.duckdb")) for v, r, at in history],
+            "CREATE VIEW publications AS SELECT version::VARCHAR AS version, run_id::VARCHAR AS run_id, "  # noqa: S608
+            "published_at::TIMESTAMP AS published_at, catalog::VARCHAR AS catalog "
+            f"FROM (VALUES {rows}) AS kept(version, run_id, published_at, catalog)"
         )
         con.execute(
-            "COMMENT ON TABLE publications IS 'Every publication still kept in the lake, newest last; "
+            "COMMENT ON VIEW publications IS 'Every publication still kept in the lake, newest last; "
             "ATTACH a version''s catalog to query it as it was.'"
         )
         for column, text in PUBLICATIONS_COLUMNS.items():
