@@ -192,7 +192,7 @@ def reewatch_run(
                 else "landing/ is empty: nothing to publish yet"
             )
         else:
-            counts = curate(con, run_id)
+            curate(con, run_id)
             docs_dir = warehouse.work_dir / "quality" / run_id
             logger.info("running the quality gate")
             gate = quality_gate(con, run_id, docs_dir, store.uri(f"reports/{run_id}/index.html"))
@@ -208,8 +208,9 @@ def reewatch_run(
                 publication = publish_version(con, store, settings, run_id, run_id)
                 summary.status = "published"
                 summary.published_version = publication.version
+                # The rows as published: quality_results is filled by the gate, after the curated build counted.
                 summary.message = f"published version {publication.version}: " + ", ".join(
-                    f"{name} {count:,} rows" for name, count in counts.items()
+                    f"{name} {count:,} rows" for name, count in publication.rows.items()
                 )
                 if gate.warnings:
                     summary.message += f"; {len(gate.warnings)} quality warning(s), see the report"

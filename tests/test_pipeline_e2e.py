@@ -3,6 +3,7 @@ with a second process reading the published catalog as an analyst would."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -26,6 +27,12 @@ def test_demo_publishes_a_catalog_a_second_process_can_query(cli, tmp_path: Path
     assert f"report: {lake}/reports/latest/index.html" in result.stdout
     assert "ATTACH" in result.stdout and "exports_monthly" in result.stdout  # a query to try
     assert query_catalog(str(lake / "catalog.duckdb"), AUG_2025) == [(5792.0,)]
+    # The summary's row counts are those published, quality_results included (the gate fills it after the build).
+    summary = next(line for line in result.stdout.splitlines() if line.startswith("published: "))
+    said = dict(re.findall(r"(\w+) ([\d,]+) rows", summary))
+    for table in ("exports_monthly", "releases", "quality_results"):
+        published = query_catalog(str(lake / "catalog.duckdb"), f"SELECT count(*) FROM ree.{table}")  # noqa: S608
+        assert int(said[table].replace(",", "")) == published[0][0] > 0, (table, said)
 
     rows = query_catalog(
         str(lake / "catalog.duckdb"),

@@ -38,7 +38,7 @@ PUBLICATIONS_COLUMNS = {
 @dataclass(frozen=True)
 class Publication:
     version: str
-    tables: list[str]
+    rows: dict[str, int]  # rows per table, as written (after the gate refreshed quality_results)
     catalog_uri: str
 
 
@@ -48,12 +48,14 @@ def publish(con: duckdb.DuckDBPyConnection, lake: Lake, settings: Settings, vers
     prefix = f"{PUBLISHED}{version}/"
     if not lake.is_s3:
         Path(lake.uri(prefix.rstrip("/"))).mkdir(parents=True, exist_ok=True)
+    rows: dict[str, int] = {}
     for model in tables:
         target = lake.uri(f"{prefix}{model.name}.parquet")
         with _storage_errors(f"writing {target}"):
-            con.execute(
+            written = con.execute(
                 f"COPY curated.{model.name} TO {sql_literal(target)} (FORMAT parquet, COMPRESSION zstd)"  # noqa: S608
-            )
+            ).fetchone()
+        rows[model.name] = int(written[0]) if written else 0  # COPY answers with the rows it wrote
     published_at = datetime.now(UTC).replace(tzinfo=None)
     earlier = con.execute(
         "SELECT version, run_id, published_at FROM publications WHERE version <> ? ORDER BY version", [version]
@@ -74,7 +76,7 @@ def publish(con: duckdb.DuckDBPyConnection, lake: Lake, settings: Settings, vers
     )
     log.info("published version %s (%d tables)", version, len(tables))
     _prune(con, lake, settings.keep_versions)
-    return Publication(version, [m.name for m in tables], lake.uri(CATALOG_KEY))
+    return Publication(version, rows, lake.uri(CATALOG_KEY))
 
 
 def _build_catalog(
