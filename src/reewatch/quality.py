@@ -286,6 +286,11 @@ def load_gx() -> None:
     import great_expectations.core.run_identifier  # noqa: F401
     import great_expectations.data_context.types.base  # noqa: F401
 
+    # GX logs housekeeping at INFO, one module forcing its own level (the temporary folder of its ephemeral docs
+    # site): the gate's own line is what a run's log needs. GX's warnings and errors still show.
+    for name in ("great_expectations", "great_expectations.data_context.types.base"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
     import reewatch.gx_duckdb  # noqa: F401
 
 
