@@ -21,11 +21,12 @@ taken by a small launcher process (see measure).
 
 Also, selected with --only: `help` (`reewatch --help`, median of 5), `incremental` (a lake holding ten years of
 monthly detailed releases, then one more month into it against the same month into an empty lake; medians) and
-`noop` (`reewatch run` with nothing new on that ten-year lake, or on path b's lake; median of 3).
+`noop` (`reewatch run` with nothing new on that ten-year lake, or on path b's lake; median of 3) and `small` (one
+monthly headline release, 7 rows, into a new lake with `reewatch ingest`: the fixed cost every run pays; median of 3).
 
     make bench                                         # 1M rows, repeat 3, everything, appended to RESULTS.md
     make bench BENCH_ARGS="--rows 10000000 --only a,b,c,d"
-    .venv/bin/python benchmarks/run.py --rows 1000000 10000000 --repeat 3 --only a,b,c,d,help,noop,incremental
+    .venv/bin/python benchmarks/run.py --rows 1000000 10000000 --repeat 3 --only a,b,c,d,help,noop,incremental,small
     .venv/bin/python benchmarks/run.py --repeat 1 --no-write     # a trial: console only
 """
 
@@ -56,8 +57,9 @@ PATHS = {
     "c": "dlt → DuckDB, no checks",
     "d": "pandas + Pandera pandas + GX pandas",
 }
-EXTRAS = ("help", "noop", "incremental")
+EXTRAS = ("help", "noop", "incremental", "small")
 SEED = 2025  # generate.py's default
+SMALL_RELEASE = HERE.parent / "samples" / "headline" / "2025-08_major_exports_usd.csv"  # GACC's monthly table
 HISTORY_START = date(2016, 1, 1)  # ten years of months, then one more: 2026-01
 # Issue 9's targets on a 2-core machine.
 TARGET_B_OVER_A = 2.0  # at 10M rows
@@ -319,6 +321,7 @@ class Extras:
     help: list[float] = field(default_factory=list)
     noop: list[float] = field(default_factory=list)
     noop_lake: str = ""
+    small: list[float] = field(default_factory=list)
     history_build: float = 0.0
     history_months: int = 0
     history_rows: int = 0
@@ -427,6 +430,15 @@ class Bench:
             sample = measure([str(BIN / "reewatch"), "run", "--lake", str(lake)], self.env, self.work / "noop.log")
             extras.noop.append(sample.wall)
         _say(f"no-op reewatch run: median {statistics.median(extras.noop):.2f} s of {_seconds(extras.noop)}")
+
+
+    def small(self, extras: Extras) -> None:
+        """One small monthly release into a new lake: what every run pays, however little it loads."""
+        for repeat in range(3):
+            lake = self.work / "small" / f"lake-{repeat}"
+            command = [str(BIN / "reewatch"), "ingest", str(SMALL_RELEASE), "--lake", str(lake)]
+            extras.small.append(measure(command, self.env, self.work / "small.log").wall)
+        _say(f"one small release: median {statistics.median(extras.small):.2f} s of {_seconds(extras.small)}")
 
 
 def _check_rows(path: str, log: Path, rows: int) -> None:
@@ -541,7 +553,7 @@ def render(comparisons: list[Comparison], extras: Extras, args: argparse.Namespa
         if ratios:
             lines += ["", "| measure | value | target | |", "|---|---|---|---|", *ratios]
         lines.append("")
-    if extras.help or extras.noop or extras.into_history:
+    if extras.help or extras.noop or extras.into_history or extras.small:
         lines += ["| measure | value | target | |", "|---|---|---|---|"]
     if extras.help:
         h = statistics.median(extras.help)
@@ -553,6 +565,11 @@ def render(comparisons: list[Comparison], extras: Extras, args: argparse.Namespa
         lines.append(
             f"| no-op `reewatch run` on {extras.noop_lake} (median of 3) | {n:.2f} s | ≤ {TARGET_NOOP_S:.0f} s "
             f"| {_mark(n <= TARGET_NOOP_S)} |"
+        )
+    if extras.small:
+        lines.append(
+            f"| one monthly headline release (7 rows) into a new lake, `reewatch ingest` (median of 3) "
+            f"| {statistics.median(extras.small):.2f} s | (no target: the fixed cost of every run) | |"
         )
     if extras.into_history:
         into_history = statistics.median(s.wall for s in extras.into_history)
@@ -589,7 +606,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000], help="sizes of the input (default 1M)")
     parser.add_argument("--repeat", type=int, default=3, help="repeats per path; medians are reported (default 3)")
-    parser.add_argument("--only", default="a,b,c,d,help,noop,incremental", help="what to run (default: everything)")
+    parser.add_argument(
+        "--only", default="a,b,c,d,help,noop,incremental,small", help="what to run (default: everything)"
+    )
     parser.add_argument(
         "--write",
         action=argparse.BooleanOptionalAction,
@@ -636,6 +655,8 @@ def main() -> None:
                 bench.incremental(extras)
             if "noop" in only:
                 bench.noop(extras)
+            if "small" in only:
+                bench.small(extras)
     block = render(comparisons, extras, args, load)
     print("\n" + block)
     if args.write:

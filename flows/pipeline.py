@@ -39,6 +39,7 @@ from reewatch.lake import Lake, LakeObject, open_lake
 from reewatch.publish import Publication, publish
 from reewatch.quality import GateResult, run_gate
 from reewatch.report import RunSummary, gather, write_data_docs, write_report
+from reewatch.runtime import tune_gc_for_a_run
 from reewatch.warehouse import Warehouse, inline
 
 
@@ -132,6 +133,7 @@ def reewatch_run(
 ) -> dict[str, Any]:
     """Process everything new in landing/ (or, for a replay, re-parse archived releases from raw/), rebuild the
     curated tables, publish them and write the report."""
+    tune_gc_for_a_run()  # a deployment's run: its process was started by Prefect, not by our command line
     logger = get_run_logger()
     settings = load_settings(lake, workers=workers)
     store = open_lake(settings.lake, settings.s3() if settings.is_s3 else None)

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from reewatch.runtime import skip_gc_at_exit, tune_gc_for_a_run
+
 if TYPE_CHECKING:
     from reewatch.config import Settings
 
@@ -234,7 +236,11 @@ def status(lake: LakeOption = None) -> None:
 
 
 def main() -> None:
-    app()
+    tune_gc_for_a_run()
+    try:
+        app()
+    finally:
+        skip_gc_at_exit()
 
 
 if __name__ == "__main__":
