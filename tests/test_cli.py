@@ -21,3 +21,19 @@ def test_help_imports_neither_prefect_nor_gx_nor_duckdb() -> None:
         done = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True, timeout=60)
         assert done.returncode == 0, done.stderr
         assert done.stdout.strip() == "", (args, done.stdout)
+
+
+def test_status_of_a_folder_that_does_not_exist_says_so_and_makes_none(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    typo = tmp_path / "lkae"
+    done = subprocess.run(
+        [sys.executable, "-m", "reewatch.cli", "status", "--lake", str(typo)], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip() == f"reewatch: no lake at {typo}: no such folder (`reewatch ingest` or `run` makes one)"
+    assert not typo.exists()
+    empty = tmp_path / "empty"
+    empty.mkdir()  # an empty folder is a lake with nothing in it yet
+    done = subprocess.run(
+        [sys.executable, "-m", "reewatch.cli", "status", "--lake", str(empty)], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0 and "releases:\n  none yet" in done.stdout, done.stderr

@@ -225,6 +225,8 @@ def demo(
 def status(lake: LakeOption = None) -> None:
     """Releases, last runs, what is quarantined, what is published."""
     settings = _settings(lake)
+    if not settings.is_s3 and not Path(settings.lake).expanduser().is_dir():  # a mistyped path, not an empty lake
+        raise _fail(EXIT_USAGE, f"no lake at {settings.lake}: no such folder (`reewatch ingest` or `run` makes one)")
     from reewatch.lake import LakeError, open_lake
     from reewatch.status import describe
 

@@ -1,9 +1,9 @@
 """What a run asks of the Python process it runs in: a garbage collector sized for a big, long-lived heap.
 
 A run imports Prefect, Pandera and GX: ~360,000 objects that live until the process ends. At Python's default the
-collector runs every 700 new container objects and keeps rescanning that heap (GX's import alone: ~1,000
-collections, 0.7 s), and at exit the interpreter collects all of it once more (~1 s). A one-file
-`reewatch ingest` spent ~2.3 s of its ~11 s there (benchmarks/RESULTS.md).
+collector runs every 700 new container objects and keeps rescanning that heap (importing GX, Prefect and
+Pandera: ~1,000 collections, 0.7 s), and at exit the interpreter collects all of it once more (~1 s). A one-file
+`reewatch ingest` spent ~2 s of its ~11 s there (benchmarks/RESULTS.md, stop 15).
 """
 
 from __future__ import annotations
