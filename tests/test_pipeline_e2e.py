@@ -138,6 +138,8 @@ def test_malformed_rows_are_quarantined_and_good_files_still_publish(cli, tmp_pa
     assert "malformed_2025-09.csv row 6: rule number_parses: '1,0l9.9'" in result.stderr
     assert "malformed_2025-09.csv row 7: rule non_negative" in result.stderr
     assert "malformed_2025-09.csv row 8: rule row_shape" in result.stderr
+    # The unreadable file is named in the summary too, not only in the log.
+    assert "files not loaded: 1 (their bytes are kept in raw/)\n  no_title.csv: no known layout" in result.stdout
     catalog = str(lake / "catalog.duckdb")
     quarantined = query_catalog(catalog, "SELECT source_row, rule, message FROM ree.quarantined_rows ORDER BY 1")
     assert [(row, rule) for row, rule, _ in quarantined] == [

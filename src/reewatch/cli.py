@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from reewatch.config import Settings
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_BLOCKED = 0, 1, 2, 3
+FAILED_FILES_SHOWN = 10  # a backfill's summary names this many unreadable files; the report lists them all
 TRY_QUERY = (
     "SELECT period, quantity_t, mom_pct, yoy_pct, is_record FROM ree.exports_monthly "
     "WHERE series_id = 'gacc_rare_earths' AND partner = 'WORLD' ORDER BY period DESC LIMIT 12"
@@ -134,6 +135,14 @@ def _print_outcome(result: dict[str, Any]) -> None:
         f"files in: {result['files_in']}, rows loaded: {result['rows_loaded']}, "
         f"rows quarantined: {result['rows_quarantined']}"
     )
+    # A file no layout could read still lets the run publish (exit 0): say which, here as well as in the report.
+    failed = [r for r in result.get("releases", []) if r["status"] == "failed"]
+    if failed:
+        typer.echo(f"files not loaded: {len(failed)} (their bytes are kept in raw/)")
+        for release in failed[:FAILED_FILES_SHOWN]:
+            typer.echo(f"  {release['message']}")  # it starts with the file's name
+        if len(failed) > FAILED_FILES_SHOWN:
+            typer.echo(f"  … and {len(failed) - FAILED_FILES_SHOWN} more in the report")
     if result.get("report"):
         typer.echo(f"report: {result['report']}")
 
