@@ -37,3 +37,17 @@ def test_status_of_a_folder_that_does_not_exist_says_so_and_makes_none(tmp_path)
         [sys.executable, "-m", "reewatch.cli", "status", "--lake", str(empty)], capture_output=True, text=True, timeout=60
     )
     assert done.returncode == 0 and "releases:\n  none yet" in done.stdout, done.stderr
+
+
+def test_ingest_of_a_folder_or_a_missing_file_is_a_usage_error_in_one_line(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    lake = tmp_path / "lake"
+    for argument, said in (
+        (tmp_path, f"reewatch: a folder, not a file: {tmp_path} (give the files in it, e.g. {tmp_path}/*)"),
+        (tmp_path / "nope.csv", f"reewatch: no such file: {tmp_path / 'nope.csv'}"),
+    ):
+        done = subprocess.run(
+            [sys.executable, "-m", "reewatch.cli", "ingest", str(argument), "--lake", str(lake)],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert (done.returncode, done.stderr.strip()) == (2, said)
+    assert not lake.exists()  # nothing was landed

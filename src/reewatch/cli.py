@@ -171,6 +171,10 @@ def ingest(
 ) -> None:
     """Copy FILES into landing/, then do what `run` does."""
     settings = _settings(lake)
+    folders = [str(f) for f in files if f.is_dir()]
+    if folders:
+        hint = f"give the files in it, e.g. {folders[0]}/*"
+        raise _fail(EXIT_USAGE, f"a folder, not a file: {', '.join(folders)} ({hint})")
     missing = [str(f) for f in files if not f.is_file()]
     if missing:
         raise _fail(EXIT_USAGE, f"no such file: {', '.join(missing)}")
