@@ -349,6 +349,19 @@ def test_report_without_data_renders(tmp_path: Path) -> None:
     assert "no_title.csv" in page and "<svg" not in page
 
 
+def test_run_summary_names_the_files_this_run_could_not_read(sample_facts: dict[str, Any]) -> None:
+    def outcome(name: str, status: str) -> dict[str, Any]:
+        return {"release_id": name * 64, "file_name": f"{name}.csv", "status": status, "rows_in": 0, "rows_loaded": 0,
+                "rows_quarantined": 0, "message": f"{name}.csv: no known layout"}  # fmt: skip
+
+    run = {**sample_facts["run"], "files_in": 3, "releases": [outcome("a", "loaded"), outcome("b", "failed"),
+                                                              outcome("c", "duplicate")]}  # fmt: skip
+    cell = re.search(r'<td id="files-in">(.*?)</td>', render_html({**sample_facts, "run": run}), re.DOTALL)
+    assert cell is not None and re.sub(r"<[^>]+>", "", cell[1]) == "3 · 1 could not be read: b.csv"
+    every_file_read = re.search(r'<td id="files-in">(.*?)</td>', render_html(sample_facts), re.DOTALL)
+    assert every_file_read is not None and every_file_read[1] == str(sample_facts["run"]["files_in"])
+
+
 def test_blocked_run_says_blocked(sample_facts: dict[str, Any]) -> None:
     facts = {**sample_facts, "run": {**sample_facts["run"], "status": "blocked", "published_version": None}}
     page = render_html(facts)
