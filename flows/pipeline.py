@@ -25,6 +25,7 @@ from flows.scaleout import backfill_archived, backfill_landed
 from reewatch import warmup
 from reewatch.config import load_settings
 from reewatch.curate import build_curated
+from reewatch.gx_worker import GxWorker
 from reewatch.identities import record_identity_warnings
 from reewatch.ingest import (
     ReleaseOutcome,
@@ -72,8 +73,10 @@ def curate(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, int]:
 
 
 @task(name="quality gate", cache_policy=NO_CACHE)
-def quality_gate(con: duckdb.DuckDBPyConnection, run_id: str, docs_dir: Path, report_uri: str) -> GateResult:
-    gate = run_gate(con, run_id, docs_dir)
+def quality_gate(
+    con: duckdb.DuckDBPyConnection, run_id: str, docs_dir: Path, report_uri: str, gx: GxWorker | None
+) -> GateResult:
+    gate = run_gate(con, run_id, docs_dir, worker=gx)
     create_markdown_artifact(markdown=gate_markdown(gate, report_uri), key="reewatch-quality-gate",
                              description=gate.summary())  # fmt: skip
     return gate
@@ -141,7 +144,7 @@ def reewatch_run(
     summary = RunSummary(run_id=run_id, command=command, lake=store.url, started_at=_now())
     warehouse = Warehouse(settings, store)
     docs_dir: Path | None = None
-    with warehouse_slot(wait_seconds), warehouse.writer(wait_seconds) as con:
+    with warmup.until_the_run_ends(), warehouse_slot(wait_seconds), warehouse.writer(wait_seconds) as con:
         # Values inline (`warehouse.inline`): a bound parameter would import pandas, which a no-op run never needs.
         con.execute(inline(
             "INSERT INTO runs (run_id, command, started_at, status) VALUES (?, ?, ?, 'running')",
@@ -155,7 +158,7 @@ def reewatch_run(
             logger.info("replaying %d archived release(s) from raw/", len(releases))
             files = len(releases)
             if releases:
-                warmup.start()
+                warmup.start()  # GX (in a worker) and the chart engine load while the files stage (reewatch.warmup)
             if settings.scale_out and releases:
                 outcomes = backfill_archived(store, con, settings, releases, run_id, work_dir)
             else:
@@ -165,7 +168,7 @@ def reewatch_run(
             logger.info("%d new file(s) in %slanding/", len(landed), store.url.rstrip("/") + "/")
             files = len(landed)
             if landed:
-                warmup.start()  # GX and the chart engine load while DuckDB stages the files (reewatch.warmup)
+                warmup.start()  # GX (in a worker) and the chart engine load while the files stage (reewatch.warmup)
             if settings.scale_out and landed:
                 outcomes = backfill_landed(store, con, settings, landed, run_id, work_dir)
             else:
@@ -197,7 +200,9 @@ def reewatch_run(
             curate(con, run_id)
             docs_dir = warehouse.work_dir / "quality" / run_id
             logger.info("running the quality gate")
-            gate = quality_gate(con, run_id, docs_dir, store.uri(f"reports/{run_id}/index.html"))
+            warm = warmup.current()  # none when a killed run's loaded releases are published now
+            gate = quality_gate(con, run_id, docs_dir, store.uri(f"reports/{run_id}/index.html"),
+                                warm.gx if warm else None)  # fmt: skip
             summary.quality = gate.to_dict()
             if gate.blocked:
                 # Nothing new is published: the previous publication stays exactly as it was (exit code 3).

@@ -123,6 +123,21 @@ def test_same_file_twice_is_ingested_once_and_nothing_new_changes_nothing(cli, t
     assert again.code == 0 and "nothing_new" in again.stdout, again.output
     assert (lake / "catalog.duckdb").read_bytes() == catalog_before
     assert sorted(p.name for p in (lake / "published").iterdir()) == versions_before
+    # The GX worker each ingest started (used by the first, not by the duplicate's) ended with its run.
+    assert gx_workers() == []
+
+
+def gx_workers() -> list[str]:
+    """The command lines of every GX worker process on this machine."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            text = cmdline.read_bytes().replace(b"\0", b" ").decode()
+        except OSError:  # the process ended meanwhile
+            continue
+        if "reewatch.gx_worker" in text:
+            found.append(text)
+    return found
 
 
 def test_malformed_rows_are_quarantined_and_good_files_still_publish(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -3,6 +3,7 @@ per severity path (pass, warnings only, blocked), plus results rows, offline Dat
 
 from __future__ import annotations
 
+import logging
 import subprocess
 import sys
 from datetime import date
@@ -177,6 +178,32 @@ def test_a_hidden_scale_error_the_row_rules_miss_blocks_publishing(tmp_path: Pat
         assert parts.examples[0]["destinations_t"] > 5577 + 1900
     assert {name for name, *_ in stored} == set(failures)
     assert "quality gate blocked publishing" in result.summary()
+
+
+def test_a_gx_worker_gives_the_same_verdict_and_a_dead_one_leaves_the_gate_to_this_process(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A run validates in a worker process (reewatch.gx_worker) on a snapshot of the curated tables: the outcomes,
+    example rows included, are those of validating here; a worker that cannot answer costs time, not the verdict."""
+    from reewatch.gx_worker import GxWorker
+
+    with loaded_lake(tmp_path / "lake", *HEADLINE, *DETAILED) as con:
+        here = run_gate(con, "run-here", tmp_path / "here", today=TODAY, record=False)
+        worker = GxWorker()
+        there = run_gate(con, "run-there", tmp_path / "there", today=TODAY, record=False, worker=worker)
+        dead = GxWorker()
+        dead.stop()
+        with caplog.at_level(logging.WARNING, logger="reewatch.quality"):
+            instead = run_gate(con, "run-instead", tmp_path / "instead", today=TODAY, record=False, worker=dead)
+
+    assert any(not o.success and o.examples for o in here.outcomes)  # the comparison covers example rows
+    assert there.outcomes == here.outcomes and instead.outcomes == here.outcomes
+    assert there.docs_index == tmp_path / "there" / "index.html" and there.docs_index.is_file()
+    assert "snapshot" in there.seconds and "snapshot" not in here.seconds
+    said = [r.getMessage() for r in caplog.records if r.name == "reewatch.quality"]
+    assert len(said) == 1 and said[0].startswith("the GX worker had stopped"), said
+    assert said[0].endswith("; validating in this process instead")
+    assert not list(tmp_path.glob("*.snapshot.duckdb"))  # the snapshots are removed
 
 
 def test_freshness_is_judged_against_the_injected_date(tmp_path: Path) -> None:

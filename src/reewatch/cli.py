@@ -84,27 +84,32 @@ def _run_pipeline(settings: Settings, command: str, wait: float, **options: Any)
     """Run the Prefect flow and turn its outcome into an exit code."""
     _setup_logging(settings)
     _prefect_environment()
-    from flows.pipeline import reewatch_run
+    from reewatch import warmup
 
-    from reewatch.ingest import UnknownRelease
-    from reewatch.lake import LakeError
-    from reewatch.warehouse import LakeBusy
+    with warmup.until_the_run_ends():
+        if command in ("ingest", "demo"):  # files were just landed: GX's import starts before Prefect's
+            warmup.start(charts=False)
+        from flows.pipeline import reewatch_run
 
-    _no_tracebacks_for(LakeError, LakeBusy, UnknownRelease)
-    try:
-        result: dict[str, Any] = reewatch_run(lake=settings.lake, command=command, wait_seconds=wait, **options)
-    except UnknownRelease as exc:
-        raise _fail(EXIT_USAGE, str(exc)) from None
-    except LakeBusy as exc:
-        raise _fail(EXIT_FAILED, str(exc)) from None
-    except LakeError as exc:
-        # The error may come before the catalog swap or after it (the report, the warehouse's upload): either way
-        # readers see one complete publication, and the next run finishes what this one started.
-        raise _fail(
-            EXIT_FAILED,
-            f"storage error, the run stopped: {exc}; nothing half-written is visible to readers, "
-            "and running again finishes the work",
-        ) from None
+        from reewatch.ingest import UnknownRelease
+        from reewatch.lake import LakeError
+        from reewatch.warehouse import LakeBusy
+
+        _no_tracebacks_for(LakeError, LakeBusy, UnknownRelease)
+        try:
+            result: dict[str, Any] = reewatch_run(lake=settings.lake, command=command, wait_seconds=wait, **options)
+        except UnknownRelease as exc:
+            raise _fail(EXIT_USAGE, str(exc)) from None
+        except LakeBusy as exc:
+            raise _fail(EXIT_FAILED, str(exc)) from None
+        except LakeError as exc:
+            # The error may come before the catalog swap or after it (the report, the warehouse's upload): either
+            # way readers see one complete publication, and the next run finishes what this one started.
+            raise _fail(
+                EXIT_FAILED,
+                f"storage error, the run stopped: {exc}; nothing half-written is visible to readers, "
+                "and running again finishes the work",
+            ) from None
     return result
 
 

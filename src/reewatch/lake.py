@@ -48,8 +48,8 @@ class LakeObject:
 
 
 def sha256_file(path: Path) -> str:
-    # 16 MB reads: hashing releases the GIL, but each read and update takes it again, and while the warm-up thread
-    # imports GX (reewatch.warmup) every take can wait 5 ms — with 1 MB reads, a 1 GB file waited ~4 s.
+    # 16 MB reads: hashing releases the GIL, but each read and update takes it again, and while another thread
+    # imports (reewatch.warmup) every take can wait 5 ms — with 1 MB reads, a 1 GB file waited ~4 s.
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 24), b""):

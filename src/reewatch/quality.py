@@ -8,8 +8,9 @@ changes, freshness) are `unexpected_rows_expectation` SQL, where `{batch}` is th
 (the JSON may write a query as a list of lines, for reading: the gate joins them).
 
 Everything runs in DuckDB on the caller's open connection (`gx_duckdb`): no table is copied into pandas and the
-warehouse file is not opened a second time. A check that cannot run (a SQL error) counts as failed at its own
-severity: an error check that cannot tell fails closed.
+warehouse file is not opened a second time. Or, given a `GxWorker` (a run's: reewatch.gx_worker), on a snapshot of
+the curated tables in that worker's process, where GX was imported while the run loaded its files. A check that
+cannot run (a SQL error) counts as failed at its own severity: an error check that cannot tell fails closed.
 
 GX is imported only inside `run_gate` (it costs seconds; STACK.md §6): importing this module is cheap.
 """
@@ -30,11 +31,14 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 
-from reewatch.warehouse import connect, transaction
+from reewatch.warehouse import connect, sql_literal, transaction
+
+if TYPE_CHECKING:
+    from reewatch.gx_worker import GxWorker
 
 log = logging.getLogger(__name__)
 
@@ -224,6 +228,7 @@ def run_gate(
     suites: Sequence[str] | None = None,
     suites_directory: Path | None = None,
     record: bool = True,
+    worker: GxWorker | None = None,
 ) -> GateResult:
     """Validate the curated tables against their suites inside DuckDB, record one `quality_results` row per
     expectation (and refresh `curated.quality_results`), and build offline Data Docs under `docs_dir`.
@@ -264,7 +269,11 @@ def run_gate(
                     Outcome(name, table, f"table {schema}.{table} exists", "table_exists", "error", False, None,
                             "table missing", "A curated table without data cannot be checked or published.")
                 )  # fmt: skip
-        validated, docs_index, seconds = _validate(con, present, schema, run_id, checked_at, docs_dir)
+        if worker is not None:
+            validated, docs_index, seconds = _validate_in_worker(worker, con, present, schema, run_id, checked_at,
+                                                                 docs_dir)  # fmt: skip
+        else:
+            validated, docs_index, seconds = _validate(con, present, schema, run_id, checked_at, docs_dir)
         outcomes.extend(validated)
         seconds["total"] = round(time.monotonic() - started, 3)
         result = GateResult(run_id, checked_at, today, tuple(outcomes), docs_index, seconds)
@@ -292,6 +301,44 @@ def load_gx() -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
 
     import reewatch.gx_duckdb  # noqa: F401
+
+
+def _validate_in_worker(
+    worker: GxWorker,
+    con: duckdb.DuckDBPyConnection,
+    suites: Mapping[str, dict[str, Any]],
+    schema: str,
+    run_id: str,
+    checked_at: datetime,
+    docs_dir: Path,
+) -> tuple[list[Outcome], Path | None, dict[str, float]]:
+    """`_validate` in the worker's process, on a copy of the suites' tables (their committed state, which is what
+    GX reads here too); if the worker cannot answer, here after all."""
+    from reewatch.gx_worker import GxWorkerError, Request
+
+    snapshot = docs_dir.parent / f"{docs_dir.name}.snapshot.duckdb"
+    docs_dir.parent.mkdir(parents=True, exist_ok=True)
+    snapshot.unlink(missing_ok=True)  # a killed run's
+    try:
+        clock = time.monotonic()
+        con.execute(f"ATTACH {sql_literal(str(snapshot))} AS gate_snapshot")
+        try:
+            con.execute(f"CREATE SCHEMA gate_snapshot.{schema}")
+            for table in sorted({suite["meta"]["table"] for suite in suites.values()}):
+                con.execute(f"CREATE TABLE gate_snapshot.{schema}.{table} AS FROM {schema}.{table}")  # noqa: S608
+        finally:
+            con.execute("DETACH gate_snapshot")
+        copied = round(time.monotonic() - clock, 3)
+        try:
+            outcomes, docs_index, seconds = worker.validate(
+                Request(snapshot, dict(suites), schema, run_id, checked_at, docs_dir)
+            )
+        except GxWorkerError as exc:
+            log.warning("%s; validating in this process instead", exc)
+            return _validate(con, suites, schema, run_id, checked_at, docs_dir)
+    finally:
+        snapshot.unlink(missing_ok=True)
+    return outcomes, docs_index, {"snapshot": copied, **seconds}
 
 
 def _validate(

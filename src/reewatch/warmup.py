@@ -1,24 +1,27 @@
-"""Warm up, in a background thread, what the end of a run that loads data needs: Great Expectations for the quality
-gate and vl-convert's JavaScript engine for the report's charts.
+"""Warm up, while a run loads its files, what the end of the run needs: Great Expectations for the quality gate (in
+a worker process: reewatch.gx_worker), and vl-convert's JavaScript engine and the chart library for the report (in
+a thread).
 
-Importing GX costs about 5 s (scipy, every expectation class) and vl-convert's first chart about 0.3 s (its engine
-starts); at the end of a run they sit on the critical path. A run that has releases to load starts this before
-loading them: staging and committing run inside DuckDB, which releases the GIL, so the warm-up overlaps that work
-instead of following it. On 2 cores the overlap is partial, since DuckDB wants both: a 1M-row ingest's staging
-takes ~3 s longer while the gate and report take ~4.3 s less, ~1.2 s saved (medians of 4, back to back). Running
-the thread at a lower OS priority was slower still. A run with nothing new never starts it: it would only compete
-for the CPU.
+Importing GX costs ~4.5 s of CPU, vl-convert's first chart ~0.3 s (its engine starts) and altair's import ~0.4 s;
+at the end of a run they would sit on the critical path. GX imports in a process of its own, at a lower priority:
+in a thread of the run it competed for the GIL with everything the run does in Python (and such a thread at a lower
+OS priority was slower still). `reewatch ingest` and `demo` start the warm-up before they even import Prefect;
+`reewatch run` once it has found new files (a run with nothing new never starts it: it would only spend CPU).
 
-Nothing has to wait for the thread explicitly: the gate's `import great_expectations` blocks on Python's import lock
-until the background import has finished (it never sees a half-imported module), and a chart drawn while the
-engine is still starting waits for it. A failure here is only logged at debug level: the gate and the report import
-and render as they always did, and report their own errors there.
+Nothing waits for the warm-up explicitly: the gate hands the worker its request and the worker answers once GX is
+imported, and a chart drawn while the engine is still starting waits for it. A failure here is only logged at
+debug level: the gate validates in the run's process if the worker cannot, and the report starts the engine itself.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from reewatch.gx_worker import GxWorker
 
 log = logging.getLogger(__name__)
 
@@ -30,26 +33,63 @@ _TINY_CHART = {
 }
 
 
-def start() -> threading.Thread:
-    """Start the warm-up (a daemon thread: a run that fails early does not wait for it) and return its thread."""
-    thread = threading.Thread(target=_warm_up, name="reewatch-warm-up", daemon=True)
-    thread.start()
-    return thread
+@dataclass
+class Warmup:
+    gx: GxWorker | None  # None if the worker could not be started: the gate then validates in the run's process
+    charts: threading.Thread | None = None
 
 
-def _warm_up() -> None:
+_current: Warmup | None = None  # one per run, and a process runs one run at a time
+
+
+def start(charts: bool = True) -> Warmup:
+    """Start what is not started yet: the GX worker, and (unless `charts` is False) the chart thread. The command
+    line starts only the worker before Prefect's import: the thread's imports would compete with it for the GIL."""
+    global _current
+    if _current is None:
+        try:
+            worker: GxWorker | None = GxWorker()
+        except OSError:
+            log.debug("could not start the GX worker; the gate will import GX itself", exc_info=True)
+            worker = None
+        _current = Warmup(worker)
+    if charts and _current.charts is None:
+        _current.charts = threading.Thread(target=_start_chart_engine, name="reewatch-warm-up", daemon=True)
+        _current.charts.start()
+    return _current
+
+
+def current() -> Warmup | None:
+    return _current
+
+
+def stop() -> None:
+    """At the end of a run: stop the GX worker if the gate did not use it (nothing new, or the run failed)."""
+    global _current
+    if _current is not None and _current.gx is not None:
+        _current.gx.stop()
+    _current = None
+
+
+@contextlib.contextmanager
+def until_the_run_ends() -> Iterator[None]:
+    """Whatever is started inside is stopped when the run ends, however it ends."""
+    try:
+        yield
+    finally:
+        stop()
+
+
+def _start_chart_engine() -> None:
     try:
         import vl_convert
 
         vl_convert.vegalite_to_svg(_TINY_CHART)
-        # First what staging imports (pandas, polars, Pandera, the parsers), so both threads take those packages'
-        # import locks in the same order and can never wait on each other crosswise (a deadlock Python breaks by
-        # handing one thread a half-initialised module); the main thread needs them at once and waits either way.
+        # Then the chart library (~0.4 s), after what staging imports (pandas, polars, Pandera, the parsers) so that
+        # both threads take those packages' import locks in the same order and can never wait on each other
+        # crosswise (a deadlock Python breaks by handing one thread a half-initialised module).
         import reewatch.sources  # noqa: F401, I001 - in stage_release's order: the parsers, then the contracts
         import reewatch.contracts  # noqa: F401
-
-        from reewatch.quality import load_gx
-
-        load_gx()
-    except Exception:  # the gate and the report do the same work again and report their own errors
-        log.debug("warm-up failed; the gate and the report will import and start what they need", exc_info=True)
+        import altair  # noqa: F401
+    except Exception:  # the report starts the engine itself and reports its own errors
+        log.debug("chart engine warm-up failed; the report will start it", exc_info=True)

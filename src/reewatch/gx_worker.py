@@ -1,0 +1,121 @@
+"""Great Expectations in a process of its own, so that importing it (~4.5 s of CPU) never holds up the run.
+
+A run with files to load starts this worker first thing (reewatch.warmup). It imports GX on the machine's other
+core, at a lower priority so that DuckDB's staging keeps both cores when it wants them, while the run loads its
+files; then it waits. The quality gate hands it a snapshot of the curated tables (a DuckDB file of their copies:
+thousands of rows) and gets back the same outcomes, Data Docs and timings that validating in the run's own process
+gives. In a thread of the run's process that import competed with everything else for the GIL.
+
+The protocol is one pickled `Request` on the worker's stdin and one pickled reply on its stdout. End of input
+without a request (the run had nothing to check, or died) makes the worker exit. Anything that goes wrong in the
+worker reaches the gate as `GxWorkerError`, and the gate then validates in its own process as it always could.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import traceback
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+# Below the run's own priority: the import takes what the run leaves of the two cores.
+NICENESS = 10
+# Validating the curated tables takes seconds; a worker silent for this long is stuck, and the gate takes over.
+REPLY_TIMEOUT_SECONDS = 600
+
+
+class GxWorkerError(RuntimeError):
+    """The worker could not validate (it died, hung or failed): the gate validates in its own process instead."""
+
+
+@dataclass(frozen=True)
+class Request:
+    snapshot: Path  # a DuckDB file holding `schema`'s tables
+    suites: dict[str, dict[str, Any]]  # bound suites, as `quality._validate` takes them
+    schema: str
+    run_id: str
+    checked_at: datetime
+    docs_dir: Path
+
+
+@dataclass(frozen=True)
+class _Failure:
+    traceback: str
+
+
+class GxWorker:
+    """The run's side: start the worker, hand it one request, stop it."""
+
+    def __init__(self) -> None:
+        self._process = subprocess.Popen(  # stderr is the run's: GX's own warnings show where the run's do
+            [sys.executable, "-m", "reewatch.gx_worker"], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+        )
+
+    def validate(self, request: Request) -> Any:
+        """`quality._validate`'s answer for `request`, computed in the worker (which then exits)."""
+        if self._process.poll() is not None:
+            raise GxWorkerError(f"the GX worker had stopped (exit code {self._process.returncode})")
+        try:
+            out, _ = self._process.communicate(pickle.dumps(request), timeout=REPLY_TIMEOUT_SECONDS)
+        except (OSError, subprocess.TimeoutExpired) as exc:  # OSError: it died before reading (a broken pipe)
+            self.stop()
+            raise GxWorkerError(f"no answer from the GX worker: {exc}") from exc
+        if self._process.returncode != 0 or not out:
+            raise GxWorkerError(f"the GX worker exited with code {self._process.returncode}")
+        reply = pickle.loads(out)  # noqa: S301 - our own child process, answering over a pipe
+        if isinstance(reply, _Failure):
+            raise GxWorkerError(f"the GX worker failed:\n{reply.traceback}")
+        return reply
+
+    def stop(self) -> None:
+        """End the worker if it is still there (a run without a gate, or a run that failed)."""
+        if self._process.poll() is None:
+            self._process.kill()
+        self._process.wait()
+        for pipe in (self._process.stdin, self._process.stdout):
+            if pipe is not None:
+                pipe.close()
+
+
+def main() -> None:
+    # Ctrl-C in a terminal reaches the whole process group: the run handles it, and this process ends at EOF.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    os.nice(NICENESS)
+    from reewatch.runtime import tune_gc_for_a_run
+
+    tune_gc_for_a_run()
+    from reewatch.quality import load_gx
+
+    load_gx()
+    data = sys.stdin.buffer.read()
+    if not data:
+        return
+    request: Request = pickle.loads(data)  # noqa: S301 - from the run that started this process
+    reply: object
+    try:
+        reply = _validate(request)
+    except Exception:
+        reply = _Failure(traceback.format_exc())
+    sys.stdout.buffer.write(pickle.dumps(reply))
+    sys.stdout.buffer.flush()
+
+
+def _validate(request: Request) -> Any:
+    from reewatch.quality import _validate
+    from reewatch.warehouse import connect
+
+    con = connect(request.snapshot, read_only=True, extensions=())
+    try:
+        return _validate(con, request.suites, request.schema, request.run_id, request.checked_at, request.docs_dir)
+    finally:
+        con.close()
+
+
+if __name__ == "__main__":
+    main()
