@@ -7,6 +7,7 @@ owns the warehouse (the writer lock); a second run waits up to `wait_seconds` an
 from __future__ import annotations
 
 import secrets
+import shutil
 import time
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -229,6 +230,8 @@ def reewatch_run(
              summary.published_version, summary.message, run_id],
         ))  # fmt: skip
         report_path = report(con, store, summary, docs_dir) if summary.status != "nothing_new" else None
+        if docs_dir is not None:  # the report copied them beside itself (reports/<run_id>/data_docs/)
+            shutil.rmtree(docs_dir, ignore_errors=True)
         overdue = check_freshness(con, store.url) if command != "demo" else []
     logger.info("%s", summary.message)
     for message in overdue:

@@ -27,6 +27,9 @@ def test_demo_publishes_a_catalog_a_second_process_can_query(cli, tmp_path: Path
     assert f"report: {lake}/reports/latest/index.html" in result.stdout
     assert "ATTACH" in result.stdout and "exports_monthly" in result.stdout  # a query to try
     assert "great_expectations" not in result.stderr  # GX's housekeeping stays out of the run's log
+    # The gate's Data Docs are beside the report, and their working copy in the lake's _state/ is gone.
+    assert (lake / "reports" / "latest" / "data_docs" / "index.html").is_file()
+    assert not (lake / "_state" / "quality").exists() or not any((lake / "_state" / "quality").iterdir())
     assert query_catalog(str(lake / "catalog.duckdb"), AUG_2025) == [(5792.0,)]
     # The summary's row counts are those published, quality_results included (the gate fills it after the build).
     summary = next(line for line in result.stdout.splitlines() if line.startswith("published: "))

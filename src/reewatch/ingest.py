@@ -165,8 +165,10 @@ def ingest_landed(
 
 
 def clear_leftover_stages(lake: Lake, work_dir: Path) -> None:
-    """Remove the stages a killed run left behind (locally, and the Dask workers' ones in the lake)."""
+    """Remove what a killed run left behind: its stages (locally, and the Dask workers' ones in the lake) and its
+    Data Docs not yet copied beside its report."""
     shutil.rmtree(work_dir / "stage", ignore_errors=True)
+    shutil.rmtree(work_dir / "quality", ignore_errors=True)
     if lake.list(STAGING_PREFIX):
         lake.delete_prefix(STAGING_PREFIX)
 

@@ -24,6 +24,7 @@ import logging
 import math
 import os
 import re
+import tempfile
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -316,10 +317,8 @@ def _validate_in_worker(
     GX reads here too); if the worker cannot answer, here after all."""
     from reewatch.gx_worker import GxWorkerError, Request
 
-    snapshot = docs_dir.parent / f"{docs_dir.name}.snapshot.duckdb"
-    docs_dir.parent.mkdir(parents=True, exist_ok=True)
-    snapshot.unlink(missing_ok=True)  # a killed run's
-    try:
+    with tempfile.TemporaryDirectory(prefix="reewatch-gate-") as tmp:  # the curated tables are small: KBs to MBs
+        snapshot = Path(tmp) / "curated.duckdb"
         clock = time.monotonic()
         con.execute(f"ATTACH {sql_literal(str(snapshot))} AS gate_snapshot")
         try:
@@ -336,8 +335,6 @@ def _validate_in_worker(
         except GxWorkerError as exc:
             log.warning("%s; validating in this process instead", exc)
             return _validate(con, suites, schema, run_id, checked_at, docs_dir)
-    finally:
-        snapshot.unlink(missing_ok=True)
     return outcomes, docs_index, {"snapshot": copied, **seconds}
 
 
