@@ -205,6 +205,17 @@ def test_a_gx_worker_gives_the_same_verdict_and_a_dead_one_leaves_the_gate_to_th
     assert said[0].endswith("; validating in this process instead")
 
 
+def test_a_gx_worker_that_fails_says_why(tmp_path: Path) -> None:
+    from datetime import datetime
+
+    from reewatch.gx_worker import GxWorker, GxWorkerError, Request
+
+    missing = tmp_path / "no-such-snapshot.duckdb"
+    request = Request(missing, {}, "curated", "run-x", datetime(2026, 1, 25), tmp_path / "docs")
+    with pytest.raises(GxWorkerError, match=r"(?s)the GX worker failed:.*no-such-snapshot\.duckdb"):
+        GxWorker().validate(request)
+
+
 def test_freshness_is_judged_against_the_injected_date(tmp_path: Path) -> None:
     with loaded_lake(tmp_path / "lake", *HEADLINE[-2:]) as con:  # November (two vintages) and December 2025
         fresh = run_gate(con, "run-fresh", tmp_path / "a", today=date(2026, 1, 15), suites=["exports_monthly"])

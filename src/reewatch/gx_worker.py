@@ -44,11 +44,6 @@ class Request:
     docs_dir: Path
 
 
-@dataclass(frozen=True)
-class _Failure:
-    traceback: str
-
-
 class GxWorker:
     """The run's side: start the worker, hand it one request, stop it."""
 
@@ -68,10 +63,13 @@ class GxWorker:
             raise GxWorkerError(f"no answer from the GX worker: {exc}") from exc
         if self._process.returncode != 0 or not out:
             raise GxWorkerError(f"the GX worker exited with code {self._process.returncode}")
-        reply = pickle.loads(out)  # noqa: S301 - our own child process, answering over a pipe
-        if isinstance(reply, _Failure):
-            raise GxWorkerError(f"the GX worker failed:\n{reply.traceback}")
-        return reply
+        try:
+            done, answer = pickle.loads(out)  # noqa: S301 - our own child process, answering over a pipe
+        except Exception as exc:
+            raise GxWorkerError(f"the GX worker's answer could not be read: {exc}") from exc
+        if not done:
+            raise GxWorkerError(f"the GX worker failed:\n{answer}")
+        return answer
 
     def stop(self) -> None:
         """End the worker if it is still there (a run without a gate, or a run that failed)."""
@@ -84,6 +82,9 @@ class GxWorker:
 
 
 def main() -> None:
+    # The reply alone goes to the pipe: whatever else writes to stdout (a library's print) goes to stderr.
+    reply_pipe = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     # Ctrl-C in a terminal reaches the whole process group: the run handles it, and this process ends at EOF.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.nice(NICENESS)
@@ -97,13 +98,15 @@ def main() -> None:
     if not data:
         return
     request: Request = pickle.loads(data)  # noqa: S301 - from the run that started this process
-    reply: object
+    # (True, what `quality._validate` returns) or (False, the traceback): plain data, as this module runs as
+    # __main__ here and a class of its own would not unpickle in the run.
+    reply: tuple[bool, Any]
     try:
-        reply = _validate(request)
+        reply = (True, _validate(request))
     except Exception:
-        reply = _Failure(traceback.format_exc())
-    sys.stdout.buffer.write(pickle.dumps(reply))
-    sys.stdout.buffer.flush()
+        reply = (False, traceback.format_exc())
+    with reply_pipe:
+        reply_pipe.write(pickle.dumps(reply))
 
 
 def _validate(request: Request) -> Any:
