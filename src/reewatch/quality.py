@@ -288,8 +288,8 @@ def run_gate(
 
 
 def load_gx() -> None:
-    """Import GX and our DuckDB bridge for it: seconds (STACK.md §6), so the gate does it, or the warm-up thread
-    (reewatch.warmup) earlier. No telemetry, no version check, no network: GX is only asked to compute and render;
+    """Import GX and our DuckDB bridge for it: seconds (STACK.md §6), so the gate does it, or a run's GX worker
+    (reewatch.gx_worker) earlier. No telemetry, no version check, no network: GX is only asked to compute and render;
     the variable must be set before the first import."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     import great_expectations  # noqa: F401
@@ -313,8 +313,9 @@ def _validate_in_worker(
     checked_at: datetime,
     docs_dir: Path,
 ) -> tuple[list[Outcome], Path | None, dict[str, float]]:
-    """`_validate` in the worker's process, on a copy of the suites' tables (their committed state, which is what
-    GX reads here too); if the worker cannot answer, here after all."""
+    """`_validate` in the worker's process, on a copy of `schema`'s tables (their committed state, which is what GX
+    reads here too: a suite's query sees the curated tables, not the warehouse's own); if the worker cannot answer,
+    here after all."""
     from reewatch.gx_worker import GxWorkerError, Request
 
     with tempfile.TemporaryDirectory(prefix="reewatch-gate-") as tmp:  # the curated tables are small: KBs to MBs
@@ -323,7 +324,12 @@ def _validate_in_worker(
         con.execute(f"ATTACH {sql_literal(str(snapshot))} AS gate_snapshot")
         try:
             con.execute(f"CREATE SCHEMA gate_snapshot.{schema}")
-            for table in sorted({suite["meta"]["table"] for suite in suites.values()}):
+            # Every table of the schema, so that a suite's query may read another curated table beside {batch}.
+            tables = con.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE schema_name = ? AND database_name = current_database()",
+                [schema],
+            ).fetchall()
+            for (table,) in tables:
                 con.execute(f"CREATE TABLE gate_snapshot.{schema}.{table} AS FROM {schema}.{table}")  # noqa: S608
         finally:
             con.execute("DETACH gate_snapshot")
