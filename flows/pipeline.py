@@ -201,9 +201,8 @@ def reewatch_run(
             curate(con, run_id)
             docs_dir = warehouse.work_dir / "quality" / run_id
             logger.info("running the quality gate")
-            warm = warmup.current()  # none when a killed run's loaded releases are published now
-            gate = quality_gate(con, run_id, docs_dir, store.uri(f"reports/{run_id}/index.html"),
-                                warm.gx if warm else None)  # fmt: skip
+            # No worker when this run only publishes what a killed run loaded: the gate then imports GX itself.
+            gate = quality_gate(con, run_id, docs_dir, store.uri(f"reports/{run_id}/index.html"), warmup.gx_worker())
             summary.quality = gate.to_dict()
             if gate.blocked:
                 # Nothing new is published: the previous publication stays exactly as it was (exit code 3).

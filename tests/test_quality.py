@@ -209,9 +209,10 @@ def test_a_gx_worker_that_fails_says_why(tmp_path: Path) -> None:
     from datetime import datetime
 
     from reewatch.gx_worker import GxWorker, GxWorkerError, Request
+    from reewatch.quality import Validation
 
     missing = tmp_path / "no-such-snapshot.duckdb"
-    request = Request(missing, {}, "curated", "run-x", datetime(2026, 1, 25), tmp_path / "docs")
+    request = Request(missing, Validation({}, "curated", "run-x", datetime(2026, 1, 25), tmp_path / "docs"))
     with pytest.raises(GxWorkerError, match=r"(?s)the GX worker failed:.*no-such-snapshot\.duckdb"):
         GxWorker().validate(request)
 

@@ -80,14 +80,17 @@ def _prefect_environment() -> None:
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 
-def _run_pipeline(settings: Settings, command: str, wait: float, **options: Any) -> dict[str, Any]:
-    """Run the Prefect flow and turn its outcome into an exit code."""
+def _run_pipeline(
+    settings: Settings, command: str, wait: float, *, landed: bool = False, **options: Any
+) -> dict[str, Any]:
+    """Run the Prefect flow and turn its outcome into an exit code. `landed`: the command has just landed files, so
+    the run will load some."""
     _setup_logging(settings)
     _prefect_environment()
     from reewatch import warmup
 
     with warmup.until_the_run_ends():
-        if command in ("ingest", "demo"):  # files were just landed: GX's import starts before Prefect's
+        if landed:  # GX's import starts before Prefect's
             warmup.start(charts=False)
         from flows.pipeline import reewatch_run
 
@@ -187,7 +190,7 @@ def ingest(
 
     for key in land_files(settings, files):
         typer.echo(f"landed {key}")
-    result = _run_pipeline(settings, "ingest", wait, workers=workers)
+    result = _run_pipeline(settings, "ingest", wait, landed=True, workers=workers)
     _print_outcome(result)
     _exit_for(result)
 
@@ -231,7 +234,7 @@ def demo(
     settings = _settings(str(root))
     landed = land_samples(settings)
     typer.echo(f"landed {len(landed)} sample releases into {root / 'landing'}")
-    result = _run_pipeline(settings, "demo", 0.0)
+    result = _run_pipeline(settings, "demo", 0.0, landed=True)
     _print_outcome(result)
     if result.get("catalog"):
         typer.echo("\nTry a query:")

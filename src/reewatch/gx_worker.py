@@ -20,9 +20,11 @@ import subprocess
 import sys
 import traceback
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from reewatch.quality import Validation
 
 # Below the run's own priority: the import takes what the run leaves of the two cores.
 NICENESS = 10
@@ -36,12 +38,8 @@ class GxWorkerError(RuntimeError):
 
 @dataclass(frozen=True)
 class Request:
-    snapshot: Path  # a DuckDB file holding `schema`'s tables
-    suites: dict[str, dict[str, Any]]  # bound suites, as `quality._validate` takes them
-    schema: str
-    run_id: str
-    checked_at: datetime
-    docs_dir: Path
+    snapshot: Path  # a DuckDB file holding the tables of the validation's schema
+    validation: Validation
 
 
 class GxWorker:
@@ -115,7 +113,7 @@ def _validate(request: Request) -> Any:
 
     con = connect(request.snapshot, read_only=True, extensions=())
     try:
-        return _validate(con, request.suites, request.schema, request.run_id, request.checked_at, request.docs_dir)
+        return _validate(con, request.validation)
     finally:
         con.close()
 

@@ -219,6 +219,17 @@ class GateResult:
         }
 
 
+@dataclass(frozen=True)
+class Validation:
+    """What GX validates, in the run's process or in its GX worker's (reewatch.gx_worker)."""
+
+    suites: dict[str, dict[str, Any]]  # the suites whose tables are present, bound to the gate's date
+    schema: str
+    run_id: str
+    checked_at: datetime
+    docs_dir: Path  # where the Data Docs are built
+
+
 def run_gate(
     warehouse: duckdb.DuckDBPyConnection | str | Path,
     run_id: str,
@@ -270,11 +281,11 @@ def run_gate(
                     Outcome(name, table, f"table {schema}.{table} exists", "table_exists", "error", False, None,
                             "table missing", "A curated table without data cannot be checked or published.")
                 )  # fmt: skip
+        job = Validation(present, schema, run_id, checked_at, docs_dir)
         if worker is not None:
-            validated, docs_index, seconds = _validate_in_worker(worker, con, present, schema, run_id, checked_at,
-                                                                 docs_dir)  # fmt: skip
+            validated, docs_index, seconds = _validate_in_worker(worker, con, tables, job)
         else:
-            validated, docs_index, seconds = _validate(con, present, schema, run_id, checked_at, docs_dir)
+            validated, docs_index, seconds = _validate(con, job)
         outcomes.extend(validated)
         seconds["total"] = round(time.monotonic() - started, 3)
         result = GateResult(run_id, checked_at, today, tuple(outcomes), docs_index, seconds)
@@ -305,17 +316,11 @@ def load_gx() -> None:
 
 
 def _validate_in_worker(
-    worker: GxWorker,
-    con: duckdb.DuckDBPyConnection,
-    suites: Mapping[str, dict[str, Any]],
-    schema: str,
-    run_id: str,
-    checked_at: datetime,
-    docs_dir: Path,
+    worker: GxWorker, con: duckdb.DuckDBPyConnection, tables: set[str], job: Validation
 ) -> tuple[list[Outcome], Path | None, dict[str, float]]:
-    """`_validate` in the worker's process, on a copy of `schema`'s tables (their committed state, which is what GX
-    reads here too: a suite's query sees the curated tables, not the warehouse's own); if the worker cannot answer,
-    here after all."""
+    """`_validate` in the worker's process, on a copy of the schema's `tables` (every one, so that a suite's query
+    may read another curated table beside {batch}; their committed state, which is what GX reads here too); if the
+    worker cannot answer, here after all."""
     from reewatch.gx_worker import GxWorkerError, Request
 
     with tempfile.TemporaryDirectory(prefix="reewatch-gate-") as tmp:  # the curated tables are small: KBs to MBs
@@ -323,35 +328,24 @@ def _validate_in_worker(
         clock = time.monotonic()
         con.execute(f"ATTACH {sql_literal(str(snapshot))} AS gate_snapshot")
         try:
-            con.execute(f"CREATE SCHEMA gate_snapshot.{schema}")
-            # Every table of the schema, so that a suite's query may read another curated table beside {batch}.
-            tables = con.execute(
-                "SELECT table_name FROM duckdb_tables() WHERE schema_name = ? AND database_name = current_database()",
-                [schema],
-            ).fetchall()
-            for (table,) in tables:
-                con.execute(f"CREATE TABLE gate_snapshot.{schema}.{table} AS FROM {schema}.{table}")  # noqa: S608
+            con.execute(f"CREATE SCHEMA gate_snapshot.{job.schema}")
+            for table in sorted(tables):
+                con.execute(f"CREATE TABLE gate_snapshot.{job.schema}.{table} AS FROM {job.schema}.{table}")  # noqa: S608
         finally:
             con.execute("DETACH gate_snapshot")
         copied = round(time.monotonic() - clock, 3)
         try:
-            outcomes, docs_index, seconds = worker.validate(
-                Request(snapshot, dict(suites), schema, run_id, checked_at, docs_dir)
-            )
+            outcomes, docs_index, seconds = worker.validate(Request(snapshot, job))
         except GxWorkerError as exc:
             log.warning("%s; validating in this process instead", exc)
-            return _validate(con, suites, schema, run_id, checked_at, docs_dir)
+            return _validate(con, job)
     return outcomes, docs_index, {"snapshot": copied, **seconds}
 
 
 def _validate(
-    con: duckdb.DuckDBPyConnection,
-    suites: Mapping[str, dict[str, Any]],
-    schema: str,
-    run_id: str,
-    checked_at: datetime,
-    docs_dir: Path,
+    con: duckdb.DuckDBPyConnection, job: Validation
 ) -> tuple[list[Outcome], Path | None, dict[str, float]]:
+    suites, schema, run_id, checked_at, docs_dir = job.suites, job.schema, job.run_id, job.checked_at, job.docs_dir
     seconds: dict[str, float] = {}
     clock = time.monotonic()
     load_gx()

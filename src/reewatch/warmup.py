@@ -59,8 +59,9 @@ def start(charts: bool = True) -> Warmup:
     return _current
 
 
-def current() -> Warmup | None:
-    return _current
+def gx_worker() -> GxWorker | None:
+    """This run's GX worker, if it started one."""
+    return _current.gx if _current is not None else None
 
 
 def stop() -> None:

@@ -36,7 +36,7 @@ LAYOUT = "gacc_detailed_csv"
 SERIES_BY_HS = {"8505111000": "gacc_magnets_850511"}
 OTHER_HS_SERIES = "gacc_hs:"
 # The COPYs stream; left to itself DuckDB would also cache up to 80 % of RAM (10M rows: 840 MB peak, 580 MB with
-# this limit, as fast), while GX loads beside it in a worker process (reewatch.warmup).
+# this limit, as fast), while GX loads beside it in a worker process (reewatch.gx_worker).
 MEMORY_LIMIT = "512MB"
 LINES_FILE = "lines.parquet"  # the export's lines as text, in the parse's scratch folder
 
