@@ -187,16 +187,20 @@ def test_a_gx_worker_gives_the_same_verdict_and_a_dead_one_leaves_the_gate_to_th
     example rows included, are those of validating here; a worker that cannot answer costs time, not the verdict."""
     from reewatch.gx_worker import GxWorker
 
+    late = date(2026, 6, 30)  # the lake's latest month is then overdue: a failing SQL check, with example rows
     with loaded_lake(tmp_path / "lake", *HEADLINE, *DETAILED) as con:
-        here = run_gate(con, "run-here", tmp_path / "here", today=TODAY, record=False)
+        here = run_gate(con, "run-here", tmp_path / "here", today=late, record=False)
         worker = GxWorker()
-        there = run_gate(con, "run-there", tmp_path / "there", today=TODAY, record=False, worker=worker)
+        there = run_gate(con, "run-there", tmp_path / "there", today=late, record=False, worker=worker)
         dead = GxWorker()
         dead.stop()
         with caplog.at_level(logging.WARNING, logger="reewatch.quality"):
-            instead = run_gate(con, "run-instead", tmp_path / "instead", today=TODAY, record=False, worker=dead)
+            instead = run_gate(con, "run-instead", tmp_path / "instead", today=late, record=False, worker=dead)
 
-    assert any(not o.success and o.examples for o in here.outcomes)  # the comparison covers example rows
+    # The comparison covers example rows of both kinds of check: a column check's and an SQL check's.
+    freshness = next(o for o in here.outcomes if o.expectation.startswith("the latest month is as recent"))
+    assert not freshness.success and freshness.examples
+    assert any(not o.success and o.examples and o is not freshness for o in here.outcomes)
     assert there.outcomes == here.outcomes and instead.outcomes == here.outcomes
     assert there.docs_index == tmp_path / "there" / "index.html" and there.docs_index.is_file()
     assert "snapshot" in there.seconds and "snapshot" not in here.seconds

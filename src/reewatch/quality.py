@@ -324,7 +324,9 @@ def _validate_in_worker(
     from reewatch.gx_worker import GxWorkerError, Request
 
     with tempfile.TemporaryDirectory(prefix="reewatch-gate-") as tmp:  # the curated tables are small: KBs to MBs
-        snapshot = Path(tmp) / "curated.duckdb"
+        # Not `<schema>.duckdb`: a database file's name is its catalog's, and a catalog named like the schema makes
+        # every `curated.<table>` in a suite's query ambiguous.
+        snapshot = Path(tmp) / "snapshot.duckdb"
         clock = time.monotonic()
         con.execute(f"ATTACH {sql_literal(str(snapshot))} AS gate_snapshot")
         try:
