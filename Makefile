@@ -4,13 +4,17 @@ UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 PY := .venv/bin/python
 export DO_NOT_TRACK := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
+# Installed packages get their bytecode at install, as pip and the worker image (infra/Dockerfile) do: without it
+# every process compiles what it imports, each time where PYTHONDONTWRITEBYTECODE is set (importing GX: 6.0 → 3.1 s).
+export UV_COMPILE_BYTECODE := 1
 
 .PHONY: setup run test chaos lint bench clean audit
 
 setup: .venv/.synced
 
 # uv comes from PyPI with pip when it is missing; the lock file pins everything else.
-.venv/.synced: pyproject.toml uv.lock
+# The Makefile too: a change to how the environment is installed re-installs it.
+.venv/.synced: pyproject.toml uv.lock Makefile
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet "uv>=0.13,<0.14"
 	$(UV) sync --frozen
 	@touch $@
