@@ -9,6 +9,7 @@ from __future__ import annotations
 import secrets
 import shutil
 import time
+from concurrent.futures import Future
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,7 +41,7 @@ from reewatch.ingest import (
 from reewatch.lake import Lake, LakeObject, open_lake
 from reewatch.publish import Publication, publish
 from reewatch.quality import GateResult, run_gate
-from reewatch.report import RunSummary, gather, write_data_docs, write_report
+from reewatch.report import Figures, RunSummary, figures_in_background, gather, write_data_docs, write_report
 from reewatch.runtime import tune_gc_for_a_run
 from reewatch.warehouse import Warehouse, inline
 
@@ -107,10 +108,17 @@ def publish_version(
 
 
 @task(name="write report", **STORAGE_RETRIES)
-def report(con: duckdb.DuckDBPyConnection, lake: Lake, summary: RunSummary, docs_dir: Path | None) -> str:
-    facts = gather(con, summary)
+def report(
+    con: duckdb.DuckDBPyConnection,
+    lake: Lake,
+    summary: RunSummary,
+    docs_dir: Path | None,
+    figures: Future[Figures] | None = None,
+) -> str:
+    drawn = figures.result() if figures is not None else None
+    facts = gather(con, summary, drawn)
     facts["data_docs"] = write_data_docs(lake, summary.run_id, docs_dir) if docs_dir else None
-    return write_report(lake, facts)
+    return write_report(lake, facts, drawn.charts if drawn is not None else None)
 
 
 def unpublished_changes(con: duckdb.DuckDBPyConnection) -> bool:
@@ -145,6 +153,7 @@ def reewatch_run(
     summary = RunSummary(run_id=run_id, command=command, lake=store.url, started_at=_now())
     warehouse = Warehouse(settings, store)
     docs_dir: Path | None = None
+    figures: Future[Figures] | None = None
     with warmup.until_the_run_ends(), warehouse_slot(wait_seconds), warehouse.writer(wait_seconds) as con:
         # Values inline (`warehouse.inline`): a bound parameter would import pandas, which a no-op run never needs.
         con.execute(inline(
@@ -199,6 +208,8 @@ def reewatch_run(
             )
         else:
             curate(con, run_id)
+            # Read and drawn while the gate runs (the gate leaves the curated tables as they are).
+            figures = figures_in_background(con)
             docs_dir = warehouse.work_dir / "quality" / run_id
             logger.info("running the quality gate")
             # No worker when this run only publishes what a killed run loaded: the gate then imports GX itself.
@@ -228,7 +239,7 @@ def reewatch_run(
             [summary.finished_at, summary.status, summary.files_in, summary.rows_loaded, summary.rows_quarantined,
              summary.published_version, summary.message, run_id],
         ))  # fmt: skip
-        report_path = report(con, store, summary, docs_dir) if summary.status != "nothing_new" else None
+        report_path = report(con, store, summary, docs_dir, figures) if summary.status != "nothing_new" else None
         if docs_dir is not None:  # the report copied them beside itself (reports/<run_id>/data_docs/)
             shutil.rmtree(docs_dir, ignore_errors=True)
         overdue = check_freshness(con, store.url) if command != "demo" else []

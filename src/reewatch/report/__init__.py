@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -78,8 +79,57 @@ def _has_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
     return bool(row and row[0])
 
 
-def gather(con: duckdb.DuckDBPyConnection, summary: RunSummary) -> dict[str, Any]:
-    """The report's facts, read from the curated tables just built."""
+@dataclass(frozen=True)
+class Figures:
+    """What the report shows of the curated tables, and its charts. The quality gate changes none of it, so a run
+    reads and draws it while the gate runs (`figures_in_background`)."""
+
+    facts: dict[str, Any]
+    charts: dict[str, str]  # standalone SVG by chart name (charts.CHARTS)
+
+
+def figures_in_background(con: duckdb.DuckDBPyConnection) -> Future[Figures]:
+    """`read_figures` on a cursor of `con`, in a thread of its own: drawing the charts takes up to a second (a
+    detailed export's years of history), which the run's process would otherwise spend after the gate, whose
+    validation runs in the GX worker while this process waits."""
+    cursor = con.cursor()
+
+    def read() -> Figures:
+        try:
+            return read_figures(cursor)
+        finally:
+            cursor.close()
+
+    pool = ThreadPoolExecutor(1, thread_name_prefix="report figures")
+    try:
+        return pool.submit(read)
+    finally:
+        pool.shutdown(wait=False)  # the thread ends with its one task
+
+
+def read_figures(con: duckdb.DuckDBPyConnection) -> Figures:
+    """The curated tables' figures for the report, and their charts drawn."""
+    from reewatch.report.charts import render_charts
+
+    facts = _figures(con)
+    return Figures(facts, render_charts(facts))
+
+
+def gather(con: duckdb.DuckDBPyConnection, summary: RunSummary, figures: Figures | None = None) -> dict[str, Any]:
+    """The report's facts: the run's summary, its quality gate and the curated tables' figures (read here unless
+    `figures` holds them already)."""
+    run = asdict(summary)
+    gate = run.pop("quality")
+    return {
+        "run": run,
+        "data_docs": None,  # a relative link to the run's GX Data Docs (data_docs/index.html) when they exist
+        **(figures.facts if figures is not None else _figures(con)),
+        "quality": _quality(con, summary.run_id, gate),
+        "lineage": _lineage(con),
+    }
+
+
+def _figures(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     key_figures = _rows(
         con,
         """
@@ -182,11 +232,7 @@ def gather(con: duckdb.DuckDBPyConnection, summary: RunSummary) -> dict[str, Any
         """,
     )
     claim_checks = _rows(con, "SELECT * FROM curated.claim_checks ORDER BY series_id, period, basis LIMIT 500")
-    run = asdict(summary)
-    gate = run.pop("quality")
     return {
-        "run": run,
-        "data_docs": None,  # a relative link to the run's GX Data Docs (data_docs/index.html) when they exist
         "key_figures": key_figures,
         "recent": recent,
         "commodities": commodities,
@@ -201,8 +247,6 @@ def gather(con: duckdb.DuckDBPyConnection, summary: RunSummary) -> dict[str, Any
         "survey_metrics": survey_metrics,
         "world_production": world_production,
         "claim_checks": claim_checks,
-        "quality": _quality(con, summary.run_id, gate),
-        "lineage": _lineage(con),
     }
 
 
@@ -319,7 +363,8 @@ def _recent_table(recent: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(months.values(), key=lambda m: m["month"], reverse=True)
 
 
-def render_html(facts: dict[str, Any]) -> str:
+def render_html(facts: dict[str, Any], charts: dict[str, str] | None = None) -> str:
+    """The page. `charts`: the figures' charts when drawn already (`Figures.charts`), else drawn here."""
     # Imported here, not at the top: every run imports this module (RunSummary), and one with nothing new writes no
     # report; Jinja costs ~0.15 s to import.
     import jinja2
@@ -341,7 +386,8 @@ def render_html(facts: dict[str, Any]) -> str:
     env.filters["columns"] = lambda rows: list(dict.fromkeys(key for row in rows for key in row))
     env.filters["cell"] = lambda v: "" if v is None else _json_default(v) if isinstance(v, date | Decimal) else v
     # Charts are SVG markup drawn by the chart library, which escapes the data inside; `safe_svg` has vetted it.
-    charts = {name: Markup(svg) for name, svg in render_charts(facts).items()}
+    drawn = render_charts(facts) if charts is None else charts
+    marked = {name: Markup(svg) for name, svg in drawn.items()}
     docs = facts.get("data_docs")
     context = {
         "data_docs": None,
@@ -356,7 +402,7 @@ def render_html(facts: dict[str, Any]) -> str:
         **facts,
     }
     context["data_docs"] = docs if isinstance(docs, str) and _SAFE_RELATIVE_LINK.match(docs) else None
-    context["charts"] = charts
+    context["charts"] = marked
     context["recent_table"] = _recent_table(context["recent"])
     context["recent_series"] = RECENT_SERIES
     return env.get_template("report.html.j2").render(**context)
@@ -373,10 +419,10 @@ def write_data_docs(lake: Lake, run_id: str, docs_dir: Path) -> str | None:
     return "data_docs/index.html"
 
 
-def write_report(lake: Lake, facts: dict[str, Any]) -> str:
+def write_report(lake: Lake, facts: dict[str, Any], charts: dict[str, str] | None = None) -> str:
     """Write reports/<run_id>/ and then reports/latest/; return the latest page's location."""
     run_id = facts["run"]["run_id"]
-    page = render_html(facts).encode("utf-8")
+    page = render_html(facts, charts).encode("utf-8")
     summary = json.dumps(facts, default=_json_default, ensure_ascii=False, indent=2).encode("utf-8")
     for folder in (f"{REPORTS}{run_id}/", f"{REPORTS}latest/"):
         lake.write_bytes(f"{folder}summary.json", summary)
