@@ -1,4 +1,4 @@
-"""Great Expectations in a process of its own, so that importing it (~4.5 s of CPU) never holds up the run.
+"""Great Expectations in a process of its own, so that importing it (~3 s of CPU) never holds up the run.
 
 A run with files to load starts this worker first thing (reewatch.warmup). It imports GX on the machine's other
 core, at a lower priority so that DuckDB's staging keeps both cores when it wants them, while the run loads its

@@ -2,11 +2,12 @@
 a worker process: reewatch.gx_worker), and vl-convert's JavaScript engine and the chart library for the report (in
 a thread).
 
-Importing GX costs ~4.5 s of CPU, vl-convert's first chart ~0.3 s (its engine starts) and altair's import ~0.4 s;
-at the end of a run they would sit on the critical path. GX imports in a process of its own, at a lower priority:
-in a thread of the run it competed for the GIL with everything the run does in Python (and such a thread at a lower
-OS priority was slower still). `reewatch ingest` and `demo` start the warm-up before they even import Prefect;
-`reewatch run` once it has found new files (a run with nothing new never starts it: it would only spend CPU).
+Importing GX costs ~3 s of CPU (~6 s where its bytecode was not compiled at install), vl-convert's first chart
+~0.3 s (its engine starts) and altair's import ~0.4 s; at the end of a run they would sit on the critical path.
+GX imports in a process of its own, at a lower priority: in a thread of the run it competed for the GIL with
+everything the run does in Python (and such a thread at a lower OS priority was slower still). `reewatch ingest`
+and `demo` start the warm-up before they even import Prefect; `reewatch run` once it has found new files (a run
+with nothing new never starts it: it would only spend CPU).
 
 Nothing waits for the warm-up explicitly: the gate hands the worker its request and the worker answers once GX is
 imported, and a chart drawn while the engine is still starting waits for it. A failure here is only logged at
