@@ -6,10 +6,11 @@ owns the warehouse (the writer lock); a second run waits up to `wait_seconds` an
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import shutil
 import time
-from concurrent.futures import Future
+from concurrent import futures
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -113,7 +114,7 @@ def report(
     lake: Lake,
     summary: RunSummary,
     docs_dir: Path | None,
-    figures: Future[Figures] | None = None,
+    figures: futures.Future[Figures] | None = None,
 ) -> str:
     drawn = figures.result() if figures is not None else None
     facts = gather(con, summary, drawn)
@@ -153,8 +154,13 @@ def reewatch_run(
     summary = RunSummary(run_id=run_id, command=command, lake=store.url, started_at=_now())
     warehouse = Warehouse(settings, store)
     docs_dir: Path | None = None
-    figures: Future[Figures] | None = None
-    with warmup.until_the_run_ends(), warehouse_slot(wait_seconds), warehouse.writer(wait_seconds) as con:
+    figures: futures.Future[Figures] | None = None
+    with (
+        warmup.until_the_run_ends(),
+        warehouse_slot(wait_seconds),
+        warehouse.writer(wait_seconds) as con,
+        contextlib.ExitStack() as before_the_writer_closes,
+    ):
         # Values inline (`warehouse.inline`): a bound parameter would import pandas, which a no-op run never needs.
         con.execute(inline(
             "INSERT INTO runs (run_id, command, started_at, status) VALUES (?, ?, ?, 'running')",
@@ -208,8 +214,10 @@ def reewatch_run(
             )
         else:
             curate(con, run_id)
-            # Read and drawn while the gate runs (the gate leaves the curated tables as they are).
+            # Read and drawn while the gate runs (the gate leaves the curated tables as they are); however the run
+            # ends, the thread's cursor is closed before the writer's connection.
             figures = figures_in_background(con)
+            before_the_writer_closes.callback(futures.wait, [figures])
             docs_dir = warehouse.work_dir / "quality" / run_id
             logger.info("running the quality gate")
             # No worker when this run only publishes what a killed run loaded: the gate then imports GX itself.

@@ -95,6 +95,8 @@ def test_demo_publishes_a_catalog_a_second_process_can_query(cli, tmp_path: Path
     assert missing == []
     report = (lake / "reports" / "latest" / "index.html").read_text()
     assert "4,392.0" in report  # the latest month, December 2025
+    # Its charts, drawn while the gate ran (report.figures_in_background).
+    assert 'id="chart-series"' in report and 'id="chart-destinations"' in report and report.count("<svg") >= 3
     # The planted secret appears nowhere the run wrote or printed.
     assert PLANTED_SECRET not in result.output
     for path in lake.rglob("*"):
@@ -262,6 +264,7 @@ def test_the_gate_blocks_a_hidden_unit_error_and_the_old_catalog_stays(cli, pref
     assert query_catalog(str(catalog), us_july) == [(619.0,)]
     report = (lake / "reports" / "latest" / "index.html").read_text(encoding="utf-8")
     assert "blocked" in report and "unit value" in report
+    assert 'id="chart-destinations"' in report  # a blocked run's report still draws the curated tables
     docs = lake / "reports" / "latest" / "data_docs" / "index.html"
     assert docs.exists() and "https://" not in docs.read_text(encoding="utf-8")
     # The run left a Prefect artifact: suites with their counts, and the report's location.
