@@ -51,3 +51,20 @@ def test_ingest_of_a_folder_or_a_missing_file_is_a_usage_error_in_one_line(tmp_p
         )  # fmt: skip
         assert (done.returncode, done.stderr.strip()) == (2, said)
     assert not lake.exists()  # nothing was landed
+
+
+def test_ingest_into_a_lake_that_cannot_be_made_fails_in_one_line(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The files land in a thread while Prefect imports (cli._run_pipeline): its failure still ends the command with
+    one line and exit 1, before any flow starts."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    release = tmp_path / "2025-07_major_exports_usd.csv"
+    release.write_text("anything")
+    done = subprocess.run(
+        [sys.executable, "-m", "reewatch.cli", "ingest", str(release), "--lake", str(blocker / "lake")],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr and "landed" not in done.stdout
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"reewatch: storage error, the run stopped: cannot create lake folder {blocker / 'lake'}: ")
