@@ -431,7 +431,6 @@ class Bench:
             extras.noop.append(sample.wall)
         _say(f"no-op reewatch run: median {statistics.median(extras.noop):.2f} s of {_seconds(extras.noop)}")
 
-
     def small(self, extras: Extras) -> None:
         """One small monthly release into a new lake: what every run pays, however little it loads."""
         for repeat in range(3):
@@ -607,7 +606,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000], help="sizes of the input (default 1M)")
     parser.add_argument("--repeat", type=int, default=3, help="repeats per path; medians are reported (default 3)")
     parser.add_argument(
-        "--only", default="a,b,c,d,help,noop,incremental,small", help="what to run (default: everything)"
+        "--only", default=",".join([*PATHS, *EXTRAS]), help="what to run (default: everything)"
     )
     parser.add_argument(
         "--write",

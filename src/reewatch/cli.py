@@ -11,7 +11,6 @@ import os
 import shutil
 import sys
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -90,6 +89,8 @@ def _run_pipeline(
     gigabyte: 0.7 s), and the flow starts once it is done."""
     _setup_logging(settings)
     _prefect_environment()
+    from concurrent.futures import ThreadPoolExecutor
+
     from reewatch import warmup
 
     with warmup.until_the_run_ends(), ThreadPoolExecutor(1, thread_name_prefix="landing") as pool:

@@ -22,7 +22,8 @@ def tune_gc_for_a_run() -> None:
 
 
 def skip_gc_at_exit() -> None:
-    """Call when the run is over: moves everything alive into the permanent generation, which the interpreter's
-    final collections skip. Only cyclic garbage stays uncollected, and by then what must outlive the run is closed
-    and committed; Prefect's log and event workers still drain, and logging still flushes, at exit."""
+    """Move everything alive into the permanent generation, which later collections and the interpreter's final
+    ones skip. The command line calls it when the run is over: only cyclic garbage stays uncollected, and by then
+    what must outlive the run is closed and committed; Prefect's log and event workers still drain, and logging
+    still flushes, at exit. The GX worker calls it once GX is imported: that heap lives until the worker exits."""
     gc.freeze()

@@ -43,7 +43,7 @@ class Warmup:
 _current: Warmup | None = None  # one per run, and a process runs one run at a time
 
 
-def start(charts: bool = True) -> Warmup:
+def start(charts: bool = True) -> None:
     """Start what is not started yet: the GX worker, and (unless `charts` is False) the chart thread. The command
     line starts only the worker before Prefect's import: the thread's imports would compete with it for the GIL."""
     global _current
@@ -57,7 +57,6 @@ def start(charts: bool = True) -> Warmup:
     if charts and _current.charts is None:
         _current.charts = threading.Thread(target=_start_chart_engine, name="reewatch-warm-up", daemon=True)
         _current.charts.start()
-    return _current
 
 
 def gx_worker() -> GxWorker | None:
