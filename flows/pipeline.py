@@ -10,6 +10,7 @@ import contextlib
 import secrets
 import shutil
 import time
+from collections.abc import Callable
 from concurrent import futures
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -77,9 +78,14 @@ def curate(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, int]:
 
 @task(name="quality gate", cache_policy=NO_CACHE)
 def quality_gate(
-    con: duckdb.DuckDBPyConnection, run_id: str, docs_dir: Path, report_uri: str, gx: GxWorker | None
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    docs_dir: Path,
+    report_uri: str,
+    gx: GxWorker | None,
+    meanwhile: Callable[[], object],
 ) -> GateResult:
-    gate = run_gate(con, run_id, docs_dir, worker=gx)
+    gate = run_gate(con, run_id, docs_dir, worker=gx, meanwhile=meanwhile)
     create_markdown_artifact(markdown=gate_markdown(gate, report_uri), key="reewatch-quality-gate",
                              description=gate.summary())  # fmt: skip
     return gate
@@ -214,14 +220,22 @@ def reewatch_run(
             )
         else:
             curate(con, run_id)
-            # Read and drawn while the gate runs (the gate leaves the curated tables as they are); however the run
-            # ends, the thread's cursor is closed before the writer's connection.
-            figures = figures_in_background(con)
-            before_the_writer_closes.callback(futures.wait, [figures])
+            drawing: list[futures.Future[Figures]] = []
+
+            def draw_figures() -> None:
+                # The report's figures are read and its charts drawn while the GX worker validates (the gate leaves
+                # the curated tables as they are), not before it has its snapshot: drawing holds the GIL for most
+                # of a second, and the copy would wait. However the run ends, the thread's cursor is closed
+                # before the writer's connection.
+                drawing.append(figures_in_background(con))
+                before_the_writer_closes.callback(futures.wait, drawing)
+
             docs_dir = warehouse.work_dir / "quality" / run_id
             logger.info("running the quality gate")
             # No worker when this run only publishes what a killed run loaded: the gate then imports GX itself.
-            gate = quality_gate(con, run_id, docs_dir, store.uri(f"reports/{run_id}/index.html"), warmup.gx_worker())
+            gx = warmup.gx_worker()
+            gate = quality_gate(con, run_id, docs_dir, store.uri(f"reports/{run_id}/index.html"), gx, draw_figures)
+            figures = drawing[0] if drawing else None
             summary.quality = gate.to_dict()
             if gate.blocked:
                 # Nothing new is published: the previous publication stays exactly as it was (exit code 3).

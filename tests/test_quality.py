@@ -6,6 +6,8 @@ from __future__ import annotations
 import logging
 import subprocess
 import sys
+import tempfile
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -181,21 +183,31 @@ def test_a_hidden_scale_error_the_row_rules_miss_blocks_publishing(tmp_path: Pat
 
 
 def test_a_gx_worker_gives_the_same_verdict_and_a_dead_one_leaves_the_gate_to_this_process(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A run validates in a worker process (reewatch.gx_worker) on a snapshot of the curated tables: the outcomes,
     example rows included, are those of validating here; a worker that cannot answer costs time, not the verdict."""
     from reewatch.gx_worker import GxWorker
 
     late = date(2026, 6, 30)  # the lake's latest month is then overdue: a failing SQL check, with example rows
+    snapshots: dict[str, list[Path]] = {}  # what `meanwhile` saw, per run: the gate's snapshots made by then
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))  # this test's gates make their snapshots here
+
+    def meanwhile(run: str) -> Callable[[], None]:
+        return lambda: snapshots.setdefault(run, []).extend(scratch.glob("reewatch-gate-*/*"))
+
     with loaded_lake(tmp_path / "lake", *HEADLINE, *DETAILED) as con:
-        here = run_gate(con, "run-here", tmp_path / "here", today=late, record=False)
+        here = run_gate(con, "run-here", tmp_path / "here", today=late, record=False, meanwhile=meanwhile("here"))
         worker = GxWorker()
-        there = run_gate(con, "run-there", tmp_path / "there", today=late, record=False, worker=worker)
+        there = run_gate(con, "run-there", tmp_path / "there", today=late, record=False, worker=worker,
+                         meanwhile=meanwhile("there"))  # fmt: skip
         dead = GxWorker()
         dead.stop()
         with caplog.at_level(logging.WARNING, logger="reewatch.quality"):
-            instead = run_gate(con, "run-instead", tmp_path / "instead", today=late, record=False, worker=dead)
+            instead = run_gate(con, "run-instead", tmp_path / "instead", today=late, record=False, worker=dead,
+                               meanwhile=meanwhile("instead"))  # fmt: skip
 
     # The comparison covers example rows of both kinds of check: a column check's and an SQL check's.
     freshness = next(o for o in here.outcomes if o.expectation.startswith("the latest month is as recent"))
@@ -204,6 +216,9 @@ def test_a_gx_worker_gives_the_same_verdict_and_a_dead_one_leaves_the_gate_to_th
     assert there.outcomes == here.outcomes and instead.outcomes == here.outcomes
     assert there.docs_index == tmp_path / "there" / "index.html" and there.docs_index.is_file()
     assert "snapshot" in there.seconds and "snapshot" not in here.seconds
+    # `meanwhile` ran once per gate; with a worker, once the worker's snapshot was made, not before.
+    assert set(snapshots) == {"here", "there", "instead"}
+    assert [p.name for p in snapshots["there"]] == ["snapshot.duckdb"] and not snapshots["here"]
     said = [r.getMessage() for r in caplog.records if r.name == "reewatch.quality"]
     assert len(said) == 1 and said[0].startswith("the GX worker had stopped"), said
     assert said[0].endswith("; validating in this process instead")
@@ -218,7 +233,9 @@ def test_a_gx_worker_that_fails_says_why(tmp_path: Path) -> None:
     missing = tmp_path / "no-such-snapshot.duckdb"
     request = Request(missing, Validation({}, "curated", "run-x", datetime(2026, 1, 25), tmp_path / "docs"))
     with pytest.raises(GxWorkerError, match=r"(?s)the GX worker failed:.*no-such-snapshot\.duckdb"):
-        GxWorker().validate(request)
+        worker = GxWorker()
+        worker.submit(request)
+        worker.answer()
 
 
 def test_freshness_is_judged_against_the_injected_date(tmp_path: Path) -> None:

@@ -6,9 +6,11 @@ files; then it waits. The quality gate hands it a snapshot of the curated tables
 thousands of rows) and gets back the same outcomes, Data Docs and timings that validating in the run's own process
 gives. In a thread of the run's process that import competed with everything else for the GIL.
 
-The protocol is one pickled `Request` on the worker's stdin and one pickled reply on its stdout. End of input
-without a request (the run had nothing to check, or died) makes the worker exit. Anything that goes wrong in the
-worker reaches the gate as `GxWorkerError`, and the gate then validates in its own process as it always could.
+The protocol is one pickled `Request` on the worker's stdin and one pickled reply on its stdout. The worker starts
+validating as soon as the request is whole, so the run can go on with other work (the report's charts) before it
+waits for the reply. End of input without a request (the run had nothing to check, or died) makes the worker exit.
+Anything that goes wrong in the worker reaches the gate as `GxWorkerError`, and the gate then validates in its own
+process as it always could.
 """
 
 from __future__ import annotations
@@ -50,13 +52,23 @@ class GxWorker:
             [sys.executable, "-m", "reewatch.gx_worker"], stdin=subprocess.PIPE, stdout=subprocess.PIPE
         )
 
-    def validate(self, request: Request) -> Any:
-        """`quality._validate`'s answer for `request`, computed in the worker (which then exits)."""
+    def submit(self, request: Request) -> None:
+        """Hand the worker its one request: it validates at once (or once GX is imported); `answer` waits for it."""
         if self._process.poll() is not None:
             raise GxWorkerError(f"the GX worker had stopped (exit code {self._process.returncode})")
+        assert self._process.stdin is not None
         try:
-            out, _ = self._process.communicate(pickle.dumps(request), timeout=REPLY_TIMEOUT_SECONDS)
-        except (OSError, subprocess.TimeoutExpired) as exc:  # OSError: it died before reading (a broken pipe)
+            self._process.stdin.write(pickle.dumps(request))
+            self._process.stdin.flush()
+        except OSError as exc:  # it died before reading: a broken pipe
+            self.stop()
+            raise GxWorkerError(f"the GX worker could not take the request: {exc}") from exc
+
+    def answer(self) -> Any:
+        """`quality._validate`'s answer for the submitted request, computed in the worker (which then exits)."""
+        try:
+            out, _ = self._process.communicate(timeout=REPLY_TIMEOUT_SECONDS)
+        except (OSError, subprocess.TimeoutExpired) as exc:
             self.stop()
             raise GxWorkerError(f"no answer from the GX worker: {exc}") from exc
         if self._process.returncode != 0 or not out:
@@ -95,10 +107,10 @@ def main() -> None:
     # GX's heap lives until this process ends: out of every later collection, and out of the interpreter's final
     # one (without this the run waited ~1.3 s for the worker to exit after its answer).
     skip_gc_at_exit()
-    data = sys.stdin.buffer.read()
-    if not data:
+    try:  # one pickle, read as soon as it is whole: the run closes the pipe only once it waits for the answer
+        request: Request = pickle.load(sys.stdin.buffer)  # noqa: S301 - from the run that started this process
+    except EOFError:  # nothing to check, or the run died
         return
-    request: Request = pickle.loads(data)  # noqa: S301 - from the run that started this process
     # (True, what `quality._validate` returns) or (False, the traceback): plain data, as this module runs as
     # __main__ here and a class of its own would not unpickle in the run.
     reply: tuple[bool, Any]

@@ -26,7 +26,7 @@ import os
 import re
 import tempfile
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -241,6 +241,7 @@ def run_gate(
     suites_directory: Path | None = None,
     record: bool = True,
     worker: GxWorker | None = None,
+    meanwhile: Callable[[], object] | None = None,
 ) -> GateResult:
     """Validate the curated tables against their suites inside DuckDB, record one `quality_results` row per
     expectation (and refresh `curated.quality_results`), and build offline Data Docs under `docs_dir`.
@@ -248,6 +249,9 @@ def run_gate(
     `warehouse` is the caller's open connection (the writer's: call outside any open transaction, after the curated
     tables are built and committed) or a path to a warehouse file, opened and closed here. `today` (default: today
     in UTC) is the date freshness and future-period checks compare against. `suites` limits the run to some suites.
+    `meanwhile` is called once the validation is under way: with a `worker`, as soon as it holds its snapshot of
+    the tables, so that what the caller does beside the gate (a run draws its report's charts) never delays that
+    copy; without one, just before validating here.
     """
     started = time.monotonic()
     today = today or datetime.now(UTC).date()
@@ -283,8 +287,10 @@ def run_gate(
                 )  # fmt: skip
         job = Validation(present, schema, run_id, checked_at, docs_dir)
         if worker is not None:
-            validated, docs_index, seconds = _validate_in_worker(worker, con, tables, job)
+            validated, docs_index, seconds = _validate_in_worker(worker, con, tables, job, meanwhile)
         else:
+            if meanwhile is not None:
+                meanwhile()
             validated, docs_index, seconds = _validate(con, job)
         outcomes.extend(validated)
         seconds["total"] = round(time.monotonic() - started, 3)
@@ -316,7 +322,11 @@ def load_gx() -> None:
 
 
 def _validate_in_worker(
-    worker: GxWorker, con: duckdb.DuckDBPyConnection, tables: set[str], job: Validation
+    worker: GxWorker,
+    con: duckdb.DuckDBPyConnection,
+    tables: set[str],
+    job: Validation,
+    meanwhile: Callable[[], object] | None,
 ) -> tuple[list[Outcome], Path | None, dict[str, float]]:
     """`_validate` in the worker's process, on a copy of the schema's `tables` (every one, so that a suite's query
     may read another curated table beside {batch}; their committed state, which is what GX reads here too); if the
@@ -337,7 +347,12 @@ def _validate_in_worker(
             con.execute("DETACH gate_snapshot")
         copied = round(time.monotonic() - clock, 3)
         try:
-            outcomes, docs_index, seconds = worker.validate(Request(snapshot, job))
+            try:
+                worker.submit(Request(snapshot, job))
+            finally:  # taken or not, the snapshot is made: the caller's work beside the gate may start
+                if meanwhile is not None:
+                    meanwhile()
+            outcomes, docs_index, seconds = worker.answer()
         except GxWorkerError as exc:
             log.warning("%s; validating in this process instead", exc)
             return _validate(con, job)
