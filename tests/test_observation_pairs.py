@@ -48,6 +48,11 @@ def test_a_detailed_export_is_staged_as_one_row_per_line_and_reads_back_as_two_o
     con = duckdb.connect()
     try:
         in_sql = con.execute(f"SELECT * FROM {long_sql(target)}").pl()  # noqa: S608
+        # A condition on the lines keeps both rows of the lines it holds for, and nothing else.
+        lines = long_sql(target, "source_row IN ('2', '9')")
+        some = con.execute(f"SELECT source_row, measure FROM {lines}")  # noqa: S608
+        assert sorted(some.fetchall()) == [("2", "quantity_t"), ("2", "value_cny"), ("9", "quantity_t"),
+                                           ("9", "value_cny")]  # fmt: skip
     finally:
         con.close()
     assert in_sql.columns == long.columns
@@ -67,6 +72,8 @@ def test_a_long_file_passes_through_unchanged(tmp_path: Path) -> None:
         assert con.execute(f"SELECT source_row, measure, value FROM {long_sql(target)}").fetchall() == [  # noqa: S608
             ("3", "quantity_t", 1.5)
         ]
+        others = long_sql(target, "source_row <> '3'")
+        assert con.execute(f"SELECT count(*) FROM {others}").fetchone() == (0,)  # noqa: S608
     finally:
         con.close()
 

@@ -35,14 +35,20 @@ def suspected_unit_errors(con: duckdb.DuckDBPyConnection, release_id: str) -> li
             WHERE o.measure = 'quantity_t' AND o.value > 0 AND o.series_id IN (SELECT unnest($series))
               AND o.basis IN ('month', 'jan_feb')
             GROUP BY o.series_id, o.partner, o.basis, o.period, o.release_id
+        ),
+        typical AS (
+            -- Once per series, partner, basis and period, not per row: a detailed export has a row per trade mode
+            -- (10M-row file: 107k candidate rows, 30k keys; 0.38 -> 0.13 s).
+            SELECT k.series_id, k.partner, k.basis, k.period, median(p.value) AS typical, count(*) AS n
+            FROM (SELECT DISTINCT series_id, partner, basis, period FROM candidate) k
+            JOIN per_period p
+              ON p.series_id = k.series_id AND p.partner = k.partner AND p.basis = k.basis AND p.period <> k.period
+             AND p.period BETWEEN k.period - INTERVAL 12 MONTH AND k.period + INTERVAL 12 MONTH
+            GROUP BY ALL
+            HAVING count(*) >= 2
         )
-        SELECT c.source_row, c.series_id, c.period, c.partner, c.value, median(p.value) AS typical, count(*) AS n
-        FROM candidate c
-        JOIN per_period p
-          ON p.series_id = c.series_id AND p.partner = c.partner AND p.basis = c.basis AND p.period <> c.period
-         AND p.period BETWEEN c.period - INTERVAL 12 MONTH AND c.period + INTERVAL 12 MONTH
-        GROUP BY ALL
-        HAVING count(*) >= 2
+        SELECT c.source_row, c.series_id, c.period, c.partner, c.value, t.typical, t.n
+        FROM candidate c JOIN typical t USING (series_id, partner, basis, period)
         """,
         {"release": release_id, "series": list(NAMED_SERIES)},
     ).fetchall()

@@ -270,15 +270,14 @@ def _insert_staged(con: duckdb.DuckDBPyConnection, table: str, release_id: str, 
 
     if table not in RELEASE_TABLES:
         raise ValueError(f"parsers may only fill {RELEASE_TABLES}, not {table!r}")
+    passed = "source_row NOT IN (SELECT unnest($bad::VARCHAR[]))"
+    parameters: dict[str, object] = {"release": release_id, "bad": sorted(bad)}
     if table == "observations":  # long rows, also from a detailed export's pairs
-        rows, other_hs = long_sql(path), "AND series_id NOT LIKE $other_hs || '%'"
+        rows = long_sql(path, f"{passed} AND series_id NOT LIKE $other_hs || '%'")
+        parameters["other_hs"] = OTHER_HS_SERIES
     else:
-        rows, other_hs = f"read_parquet({sql_literal(str(path))})", ""
-    con.execute(
-        f"INSERT INTO {table} BY NAME SELECT $release AS release_id, * FROM {rows} "  # noqa: S608
-        f"WHERE source_row NOT IN (SELECT unnest($bad::VARCHAR[])) {other_hs}",
-        {"release": release_id, "bad": sorted(bad)} | ({"other_hs": OTHER_HS_SERIES} if other_hs else {}),
-    )
+        rows = f"(FROM read_parquet({sql_literal(str(path))}) WHERE {passed})"
+    con.execute(f"INSERT INTO {table} BY NAME SELECT $release AS release_id, * FROM {rows}", parameters)  # noqa: S608
 
 
 def _keep_detail(

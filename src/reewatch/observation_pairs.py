@@ -60,18 +60,21 @@ def long_frame(path: Path) -> pl.LazyFrame:
     return pl.concat(halves).select(LONG_COLUMNS)
 
 
-def long_sql(path: Path) -> str:
-    """The same as a DuckDB relation (a parenthesised SELECT)."""
+def long_sql(path: Path, where: str = "true") -> str:
+    """The same as a DuckDB relation (a parenthesised SELECT) of the lines for which `where`, an SQL condition on
+    the shared columns, holds. The lines are filtered once, before they become long rows: a commit keeps only the
+    named series' few lines of ten million (10M-line file: 0.27 s to filter the long rows, 0.13 s the lines)."""
     from reewatch.warehouse import sql_literal
 
     source = f"read_parquet({sql_literal(str(path))})"
     if not is_paired(path):
-        return f"(SELECT {', '.join(LONG_COLUMNS)} FROM {source})"  # noqa: S608 - our own names
+        return f"(SELECT {', '.join(LONG_COLUMNS)} FROM {source} WHERE {where})"  # noqa: S608 - our own names
     halves = []
     for name in PAIR:
         own = ", ".join(f'"{name}{suffix}" AS {long}' for long, suffix in OWN_COLUMNS.items())
-        halves.append(f"SELECT {', '.join(SHARED_COLUMNS)}, {own} FROM {source}")  # noqa: S608 - our own names
-    return f"({' UNION ALL '.join(halves)})"
+        halves.append(f"SELECT {', '.join(SHARED_COLUMNS)}, {own} FROM lines")  # noqa: S608 - our own names
+    # MATERIALIZED: else DuckDB inlines the CTE into both halves and scans the file twice.
+    return f"(WITH lines AS MATERIALIZED (FROM {source} WHERE {where}) {' UNION ALL '.join(halves)})"  # noqa: S608
 
 
 def pairs_from_long_sql(path: Path) -> str:
