@@ -215,6 +215,16 @@ def test_a_gx_worker_gives_the_same_verdict_and_a_dead_one_leaves_the_gate_to_th
     assert any(not o.success and o.examples and o is not freshness for o in here.outcomes)
     assert there.outcomes == here.outcomes and instead.outcomes == here.outcomes
     assert there.docs_index == tmp_path / "there" / "index.html" and there.docs_index.is_file()
+    # The worker validates in two processes (reewatch.gx_worker._validate): its Data Docs still hold every suite's
+    # pages, and its index lists them all.
+    def pages(docs: Path) -> set[str]:  # expectations/<suite>.html and validations/<suite>, one each per suite
+        return {"/".join(page.relative_to(docs).parts[:2]) for page in docs.glob("*/**/*.html")}
+
+    suites = {o.suite for o in here.outcomes}
+    assert pages(tmp_path / "there") == pages(tmp_path / "here") and len(pages(tmp_path / "here")) == 2 * len(suites)
+    listed = (tmp_path / "there" / "index.html").read_text()
+    assert all(f">{suite}</a></td><td>run-there</td>" in listed for suite in suites)
+    assert not list(tmp_path.glob("there.fork*"))
     assert "snapshot" in there.seconds and "snapshot" not in here.seconds
     # `meanwhile` ran once per gate; with a worker, once the worker's snapshot was made, not before.
     assert set(snapshots) == {"here", "there", "instead"}

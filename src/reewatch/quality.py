@@ -360,8 +360,16 @@ def _validate_in_worker(
 
 
 def _validate(
-    con: duckdb.DuckDBPyConnection, job: Validation
+    con: duckdb.DuckDBPyConnection,
+    job: Validation,
+    *,
+    others: Callable[[], list[Outcome]] | None = None,
+    offline: bool = True,
 ) -> tuple[list[Outcome], Path | None, dict[str, float]]:
+    """Validate `job`'s suites and build their Data Docs in `job.docs_dir`: the pages alone if `offline` is False
+    (another process then adds them to its folder), else with the offline index. `others`, if given, returns the
+    outcomes of suites validated beside this, once their pages are in the same folder; it is called after this
+    process's docs are built, as GX's index build removes the pages of suites it did not validate itself."""
     suites, schema, run_id, checked_at, docs_dir = job.suites, job.schema, job.run_id, job.checked_at, job.docs_dir
     seconds: dict[str, float] = {}
     clock = time.monotonic()
@@ -414,9 +422,12 @@ def _validate(
         clock = time.monotonic()
         docs_index: Path | None = None
         if suites:
-            context.build_data_docs(site_names=[DOCS_SITE])
-            make_offline(docs_dir, _suite_status(outcomes), run_id)
-            docs_index = docs_dir / "index.html"
+            context.build_data_docs(site_names=[DOCS_SITE], build_index=offline)
+            if others is not None:
+                outcomes += others()
+            if offline:
+                make_offline(docs_dir, _suite_status(outcomes), run_id)
+                docs_index = docs_dir / "index.html"
         seconds["docs"] = round(time.monotonic() - clock, 3)
     finally:
         close_gx(context, cursors)
