@@ -133,7 +133,9 @@ def _validate(request: Request, reply_fd: int) -> Any:
     builds their docs, moves the fork's pages in and makes the offline index over both. A fork that fails fails the
     request, and the gate validates in the run's process instead."""
     halves = _halves(request.validation)
-    if halves is None or threading.active_count() > 1:  # one suite; or threads, which a fork would not copy
+    # One suite; or threads, which a fork would not copy; or not Linux (macOS forbids fork once some system
+    # libraries are loaded, Windows has no fork): one process validates everything.
+    if halves is None or threading.active_count() > 1 or sys.platform != "linux":
         return _validate_snapshot(request.snapshot, request.validation)
     mine, theirs = halves
     theirs = replace(theirs, docs_dir=mine.docs_dir.with_name(f"{mine.docs_dir.name}.fork"))
