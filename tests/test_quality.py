@@ -15,7 +15,7 @@ import duckdb
 import pytest
 
 from conftest import SAMPLES, loaded_lake
-from reewatch.quality import SEVERITIES, QualityConfigError, external_references, load_suites, run_gate
+from reewatch.quality import SEVERITIES, QualityConfigError, bind_suite, external_references, load_suites, run_gate
 
 HEADLINE = sorted((SAMPLES / "headline").glob("*.csv"))
 DETAILED = sorted((SAMPLES / "detailed").glob("*.csv"))
@@ -37,8 +37,6 @@ def _replace_line(source: Path, target: Path, old: str, new: str) -> Path:
 
 def test_suites_load_and_every_expectation_has_a_severity_and_a_reason() -> None:
     import great_expectations as gx
-
-    from reewatch.quality import bind_suite
 
     suites = load_suites()
     assert sorted(suites) == sorted(CURATED)
@@ -322,3 +320,20 @@ def test_importing_the_gate_does_not_import_great_expectations() -> None:
     done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "False"
+
+
+def test_the_gx_worker_shares_the_suites_between_two_processes_by_their_expectations(tmp_path: Path) -> None:
+    from datetime import datetime
+
+    from reewatch.gx_worker import _halves
+    from reewatch.quality import Validation
+
+    suites = {name: bind_suite(suite, TODAY) for name, suite in load_suites().items()}
+    mine, theirs = _halves(Validation(suites, "curated", "run-x", datetime(2026, 1, 25), tmp_path)) or (None, None)
+    assert mine is not None and theirs is not None
+    assert sorted([*mine.suites, *theirs.suites]) == sorted(suites) and not set(mine.suites) & set(theirs.suites)
+    weights = [sum(len(s["expectations"]) for s in half.suites.values()) for half in (mine, theirs)]
+    biggest = max(len(s["expectations"]) for s in suites.values())
+    assert abs(weights[0] - weights[1]) <= biggest  # no better split moves a whole suite across
+    one = {"exports_monthly": suites["exports_monthly"]}
+    assert _halves(Validation(one, "curated", "run-x", datetime(2026, 1, 25), tmp_path)) is None

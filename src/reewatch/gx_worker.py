@@ -186,6 +186,8 @@ def _halves(validation: Validation) -> tuple[Validation, Validation] | None:
         lighter = weights.index(min(weights))
         groups[lighter][name] = suite
         weights[lighter] += len(suite["expectations"])
+    if not all(groups):  # suites without expectations: nothing to share
+        return None
     return replace(validation, suites=groups[0]), replace(validation, suites=groups[1])
 
 
