@@ -82,6 +82,12 @@ def test_measure_counts_the_whole_process_tree_and_reports_failures(tmp_path: Pa
     )
     sample = run.measure([sys.executable, "-c", program], {}, tmp_path / "tree.log")
     assert 340 <= sample.rss_mb <= 600 and sample.wall >= 1
+    assert 340 <= sample.pss_mb <= sample.rss_mb  # nothing shared: the pages count once either way
+
+    # A parent and its fork sharing 300 MB: RSS counts those pages in both, PSS once.
+    forked = "import os, time; held = b'x' * 300_000_000; os.fork(); time.sleep(1)"
+    shared = run.measure([sys.executable, "-c", forked], {}, tmp_path / "fork.log")
+    assert shared.rss_mb >= 600 and 300 <= shared.pss_mb <= 450
 
     with pytest.raises(RuntimeError, match=r"exited 3:\n.*went wrong"):
         run.measure([sys.executable, "-c", "import sys; print('went wrong'); sys.exit(3)"], {}, tmp_path / "x.log")
