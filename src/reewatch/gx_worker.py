@@ -143,7 +143,7 @@ def _validate(request: Request, reply_fd: int) -> Any:
     child = os.fork()
     if child == 0:
         os.close(read_end)
-        os.close(reply_fd)  # the run reads its reply until every copy of the pipe is closed: not wait for this one
+        os.close(reply_fd)  # the run reads its reply until every copy of that pipe is closed, this one included
         try:
             reply: tuple[bool, Any] = (True, _validate_snapshot(request.snapshot, theirs, offline=False)[0])
         except BaseException:
