@@ -42,6 +42,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -79,10 +80,12 @@ class Sample:
     wall: float  # seconds
     rss_mb: float  # peak of the process tree: RSS summed over its processes
     pss_mb: float = 0.0  # peak of the PSS summed over them: a page two processes share counts half in each
+    peak: str = ""  # when the RSS sum peaked, and each process's RSS then: for the log, to see what made a peak
 
 
-def _tree_memory_mb(root: int) -> tuple[float, float]:
-    """RSS and PSS summed over the descendants of `root`, from /proc (a few ms for a dozen processes).
+def _tree_memory_mb(root: int) -> tuple[float, float, list[tuple[str, float]]]:
+    """RSS and PSS summed over the descendants of `root`, from /proc (a few ms for a dozen processes), and each
+    descendant's name and RSS.
 
     RSS counts every resident page of each process, so a page that a forked child shares with its parent (the GX
     worker's fork: its whole heap) counts twice; PSS splits each shared page between the processes that map it,
@@ -108,14 +111,21 @@ def _tree_memory_mb(root: int) -> tuple[float, float]:
             if ppid == pid and child not in tree:
                 tree.add(child)
                 frontier.append(child)
+    page_mb = os.sysconf("SC_PAGE_SIZE") / 1e6
     pss_kb = 0
+    parts = []
     for pid in tree:
         try:
             with open(f"/proc/{pid}/smaps_rollup", "rb") as f:
                 pss_kb += next((int(line.split()[1]) for line in f if line.startswith(b"Pss:")), 0)
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                argv = f.read().decode(errors="replace").split("\0")
         except OSError:  # it ended meanwhile
             continue
-    return sum(rss.get(pid, 0) for pid in tree) * os.sysconf("SC_PAGE_SIZE") / 1e6, pss_kb * 1024 / 1e6
+        # `python -m reewatch.gx_worker` → reewatch.gx_worker; `.venv/bin/reewatch ingest …` → reewatch
+        name = argv[argv.index("-m") + 1] if "-m" in argv[:-1] else Path(argv[1] if len(argv) > 1 else argv[0]).name
+        parts.append((name, rss.get(pid, 0) * page_mb))
+    return sum(rss.get(pid, 0) for pid in tree) * page_mb, pss_kb * 1024 / 1e6, parts
 
 
 # The measured command runs under this small launcher. A child's ru_maxrss starts at the memory of the process it
@@ -145,16 +155,20 @@ def measure(command: list[str], env: dict[str, str], log: Path, ok: tuple[int, .
     launcher = [sys.executable, "-I", "-S", "-c", _LAUNCHER, str(measured), *command]
     with log.open("wb") as out:
         process = subprocess.Popen(launcher, env=env, stdout=out, stderr=subprocess.STDOUT)
-        peak, peak_pss = 0.0, 0.0
+        peak, peak_pss, peak_parts = 0.0, 0.0, ""
         done = threading.Event()
+        started = time.perf_counter()
 
         def sample() -> None:
-            nonlocal peak, peak_pss
+            nonlocal peak, peak_pss, peak_parts
             while not done.wait(0.1):
                 try:
-                    rss, pss = _tree_memory_mb(process.pid)
+                    rss, pss, parts = _tree_memory_mb(process.pid)
                 except (OSError, ValueError, IndexError):  # a process ended while we read it
                     continue
+                if rss > peak:
+                    at = f"{time.perf_counter() - started:.1f} s: "
+                    peak_parts = at + " + ".join(f"{name} {mb:,.0f}" for name, mb in sorted(parts, key=lambda p: -p[1]))
                 peak, peak_pss = max(peak, rss), max(peak_pss, pss)
 
         sampler = threading.Thread(target=sample, daemon=True)
@@ -167,7 +181,7 @@ def measure(command: list[str], env: dict[str, str], log: Path, ok: tuple[int, .
         raise RuntimeError(f"{' '.join(command[:3])} … exited {code}:\n{tail}")
     wall, maxrss_kb = measured.read_text().split()
     measured.unlink()
-    return Sample(float(wall), max(peak, int(maxrss_kb) / 1024), peak_pss)
+    return Sample(float(wall), max(peak, int(maxrss_kb) / 1024), peak_pss, peak_parts)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -375,7 +389,7 @@ class Bench:
                 sample = measure(self.command(path, csv, target), self.env, target / "output.log")
                 _check_rows(path, target / "output.log", rows)
                 result.samples[path].append(sample)
-                memory = f"{sample.rss_mb:7,.0f} MB RSS  {sample.pss_mb:7,.0f} MB PSS"
+                memory = f"{sample.rss_mb:7,.0f} MB RSS  {sample.pss_mb:7,.0f} MB PSS  (peak at {sample.peak})"
                 _say(f"{rows:>11,} rows  repeat {repeat + 1}  {path}  {sample.wall:8.2f} s  {memory}")
                 if path == "b":  # keep the latest lake for the no-op run
                     if self.b_lake:

@@ -6,6 +6,7 @@ measuring right so that those figures mean what they say.
 
 from __future__ import annotations
 
+import re
 import sys
 from datetime import date
 from pathlib import Path
@@ -88,6 +89,8 @@ def test_measure_counts_the_whole_process_tree_and_reports_failures(tmp_path: Pa
     forked = "import os, time; held = b'x' * 300_000_000; os.fork(); time.sleep(1)"
     shared = run.measure([sys.executable, "-c", forked], {}, tmp_path / "fork.log")
     assert shared.rss_mb >= 600 and 300 <= shared.pss_mb <= 450
+    # The log says when the peak came and what each process held then: the parent and its fork, ~300 MB each.
+    assert re.fullmatch(r"\d+\.\d s: -c [\d,]+ \+ -c [\d,]+", shared.peak), shared.peak
 
     with pytest.raises(RuntimeError, match=r"exited 3:\n.*went wrong"):
         run.measure([sys.executable, "-c", "import sys; print('went wrong'); sys.exit(3)"], {}, tmp_path / "x.log")
