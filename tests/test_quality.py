@@ -337,3 +337,48 @@ def test_the_gx_worker_shares_the_suites_between_two_processes_by_their_expectat
     assert abs(weights[0] - weights[1]) <= biggest  # no better split moves a whole suite across
     one = {"exports_monthly": suites["exports_monthly"]}
     assert _halves(Validation(one, "curated", "run-x", datetime(2026, 1, 25), tmp_path)) is None
+
+
+def test_a_gx_worker_killed_mid_gate_does_not_leave_its_fork_behind(tmp_path: Path) -> None:
+    """The run kills its worker when the gate times out or the run fails: the worker's fork, validating half the
+    suites, ends too (its answer meets a broken pipe) instead of living on or carrying on as the worker."""
+    import time
+    from datetime import datetime
+
+    from reewatch.gx_worker import GxWorker, Request
+    from reewatch.quality import Validation
+
+    with loaded_lake(tmp_path / "lake", *HEADLINE, *DETAILED) as con:
+        snapshot = tmp_path / "snapshot.duckdb"
+        con.execute(f"ATTACH '{snapshot}' AS s")
+        con.execute("CREATE SCHEMA s.curated")
+        for table in CURATED:
+            con.execute(f"CREATE TABLE s.curated.{table} AS FROM curated.{table}")  # noqa: S608
+        con.execute("DETACH s")
+    suites = {name: bind_suite(suite, TODAY) for name, suite in load_suites().items()}
+    worker = GxWorker()
+    worker.submit(Request(snapshot, Validation(suites, "curated", "run-x", datetime(2026, 1, 25), tmp_path / "d")))
+    pid = worker._process.pid
+
+    def children() -> list[int]:
+        try:
+            return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+        except OSError:
+            return []
+
+    deadline = time.monotonic() + 60  # GX imports first (seconds), then the fork validates for about half a second
+    while not (forks := children()) and worker._process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.005)
+    assert forks, "the worker never forked (or answered before it was seen)"
+    worker.stop()
+
+    def alive(child: int) -> bool:
+        try:
+            return Path(f"/proc/{child}/stat").read_text().split(") ")[1][0] != "Z"  # a zombie has ended
+        except OSError:
+            return False
+
+    deadline = time.monotonic() + 5
+    while alive(forks[0]) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not alive(forks[0])

@@ -141,16 +141,19 @@ def _validate(request: Request, reply_fd: int) -> Any:
     theirs = replace(theirs, docs_dir=mine.docs_dir.with_name(f"{mine.docs_dir.name}.fork"))
     read_end, write_end = os.pipe()
     child = os.fork()
-    if child == 0:
-        os.close(read_end)
-        os.close(reply_fd)  # the run reads its reply until every copy of that pipe is closed, this one included
+    if child == 0:  # the fork: its suites, its outcomes on the pipe, then out, never back into the worker's code
         try:
-            reply: tuple[bool, Any] = (True, _validate_snapshot(request.snapshot, theirs, offline=False)[0])
-        except BaseException:
-            reply = (False, traceback.format_exc())
-        with os.fdopen(write_end, "wb") as pipe:
-            pickle.dump(reply, pipe)
-        os._exit(0)  # not the parent's exit handlers, nor its stdio buffers flushed twice
+            os.close(read_end)
+            os.close(reply_fd)  # the run reads its reply until every copy of that pipe is closed, this one included
+            try:
+                reply: tuple[bool, Any] = (True, _validate_snapshot(request.snapshot, theirs, offline=False)[0])
+            except BaseException:
+                reply = (False, traceback.format_exc())
+            # A worker killed meanwhile (the run's timeout, Ctrl-C, a failed run): a broken pipe, and out all the same.
+            with os.fdopen(write_end, "wb") as pipe:
+                pickle.dump(reply, pipe)
+        finally:
+            os._exit(0)  # not the worker's exit handlers, nor its stdio buffers flushed twice
     os.close(write_end)
 
     def their_outcomes() -> Any:
