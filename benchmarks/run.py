@@ -80,12 +80,12 @@ class Sample:
     wall: float  # seconds
     rss_mb: float  # peak of the process tree: RSS summed over its processes
     pss_mb: float = 0.0  # peak of the PSS summed over them: a page two processes share counts half in each
-    peak: str = ""  # when the RSS sum peaked, and each process's RSS then: for the log, to see what made a peak
+    at_peak: str = ""  # when the RSS sum peaked, and each process's RSS then: for the log, to see what made a peak
 
 
-def _tree_memory_mb(root: int) -> tuple[float, float, list[tuple[str, float]]]:
+def _tree_memory_mb(root: int) -> tuple[float, float, dict[int, float]]:
     """RSS and PSS summed over the descendants of `root`, from /proc (a few ms for a dozen processes), and each
-    descendant's name and RSS.
+    descendant's RSS by pid.
 
     RSS counts every resident page of each process, so a page that a forked child shares with its parent (the GX
     worker's fork: its whole heap) counts twice; PSS splits each shared page between the processes that map it,
@@ -113,19 +113,26 @@ def _tree_memory_mb(root: int) -> tuple[float, float, list[tuple[str, float]]]:
                 frontier.append(child)
     page_mb = os.sysconf("SC_PAGE_SIZE") / 1e6
     pss_kb = 0
-    parts = []
     for pid in tree:
         try:
             with open(f"/proc/{pid}/smaps_rollup", "rb") as f:
                 pss_kb += next((int(line.split()[1]) for line in f if line.startswith(b"Pss:")), 0)
-            with open(f"/proc/{pid}/cmdline", "rb") as f:
-                argv = f.read().decode(errors="replace").split("\0")
         except OSError:  # it ended meanwhile
             continue
-        # `python -m reewatch.gx_worker` → reewatch.gx_worker; `.venv/bin/reewatch ingest …` → reewatch
-        name = argv[argv.index("-m") + 1] if "-m" in argv[:-1] else Path(argv[1] if len(argv) > 1 else argv[0]).name
-        parts.append((name, rss.get(pid, 0) * page_mb))
-    return sum(rss.get(pid, 0) for pid in tree) * page_mb, pss_kb * 1024 / 1e6, parts
+    by_pid = {pid: rss.get(pid, 0) * page_mb for pid in tree}
+    return sum(by_pid.values()), pss_kb * 1024 / 1e6, by_pid
+
+
+def _process_name(pid: int) -> str:
+    """`python -m reewatch.gx_worker` → reewatch.gx_worker; `.venv/bin/reewatch ingest …` → reewatch."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            argv = f.read().decode(errors="replace").split("\0")
+    except OSError:  # it ended meanwhile
+        return str(pid)
+    if "-m" in argv[:-1]:
+        return argv[argv.index("-m") + 1]
+    return Path(argv[1] if len(argv) > 1 else argv[0]).name
 
 
 # The measured command runs under this small launcher. A child's ru_maxrss starts at the memory of the process it
@@ -163,12 +170,13 @@ def measure(command: list[str], env: dict[str, str], log: Path, ok: tuple[int, .
             nonlocal peak, peak_pss, peak_parts
             while not done.wait(0.1):
                 try:
-                    rss, pss, parts = _tree_memory_mb(process.pid)
+                    rss, pss, by_pid = _tree_memory_mb(process.pid)
                 except (OSError, ValueError, IndexError):  # a process ended while we read it
                     continue
-                if rss > peak:
-                    at = f"{time.perf_counter() - started:.1f} s: "
-                    peak_parts = at + " + ".join(f"{name} {mb:,.0f}" for name, mb in sorted(parts, key=lambda p: -p[1]))
+                if rss > peak:  # what each process held then, named only now
+                    parts = " + ".join(f"{_process_name(pid)} {mb:,.0f}" for pid, mb in
+                                       sorted(by_pid.items(), key=lambda item: -item[1]))  # fmt: skip
+                    peak_parts = f"{time.perf_counter() - started:.1f} s: {parts}"
                 peak, peak_pss = max(peak, rss), max(peak_pss, pss)
 
         sampler = threading.Thread(target=sample, daemon=True)
@@ -389,7 +397,7 @@ class Bench:
                 sample = measure(self.command(path, csv, target), self.env, target / "output.log")
                 _check_rows(path, target / "output.log", rows)
                 result.samples[path].append(sample)
-                memory = f"{sample.rss_mb:7,.0f} MB RSS  {sample.pss_mb:7,.0f} MB PSS  (peak at {sample.peak})"
+                memory = f"{sample.rss_mb:7,.0f} MB RSS  {sample.pss_mb:7,.0f} MB PSS  (peak at {sample.at_peak})"
                 _say(f"{rows:>11,} rows  repeat {repeat + 1}  {path}  {sample.wall:8.2f} s  {memory}")
                 if path == "b":  # keep the latest lake for the no-op run
                     if self.b_lake:

@@ -220,21 +220,17 @@ def reewatch_run(
             )
         else:
             curate(con, run_id)
+            # The report's figures are read and its charts drawn while the GX worker validates (the gate leaves the
+            # curated tables as they are), not before it has its snapshot: drawing holds the GIL for most of a
+            # second, and the copy would wait. However the run ends, the thread's cursor is closed before the
+            # writer's connection.
             drawing: list[futures.Future[Figures]] = []
-
-            def draw_figures() -> None:
-                # The report's figures are read and its charts drawn while the GX worker validates (the gate leaves
-                # the curated tables as they are), not before it has its snapshot: drawing holds the GIL for most
-                # of a second, and the copy would wait. However the run ends, the thread's cursor is closed
-                # before the writer's connection.
-                drawing.append(figures_in_background(con))
-                before_the_writer_closes.callback(futures.wait, drawing)
-
+            before_the_writer_closes.callback(futures.wait, drawing)
             docs_dir = warehouse.work_dir / "quality" / run_id
             logger.info("running the quality gate")
             # No worker when this run only publishes what a killed run loaded: the gate then imports GX itself.
-            gx = warmup.gx_worker()
-            gate = quality_gate(con, run_id, docs_dir, store.uri(f"reports/{run_id}/index.html"), gx, draw_figures)
+            gate = quality_gate(con, run_id, docs_dir, store.uri(f"reports/{run_id}/index.html"), warmup.gx_worker(),
+                                lambda: drawing.append(figures_in_background(con)))  # fmt: skip
             figures = drawing[0] if drawing else None
             summary.quality = gate.to_dict()
             if gate.blocked:

@@ -90,7 +90,7 @@ def test_measure_counts_the_whole_process_tree_and_reports_failures(tmp_path: Pa
     shared = run.measure([sys.executable, "-c", forked], {}, tmp_path / "fork.log")
     assert shared.rss_mb >= 600 and 300 <= shared.pss_mb <= 450
     # The log says when the peak came and what each process held then: the parent and its fork, ~300 MB each.
-    assert re.fullmatch(r"\d+\.\d s: -c [\d,]+ \+ -c [\d,]+", shared.peak), shared.peak
+    assert re.fullmatch(r"\d+\.\d s: -c [\d,]+ \+ -c [\d,]+", shared.at_peak), shared.at_peak
 
     with pytest.raises(RuntimeError, match=r"exited 3:\n.*went wrong"):
         run.measure([sys.executable, "-c", "import sys; print('went wrong'); sys.exit(3)"], {}, tmp_path / "x.log")

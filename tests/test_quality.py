@@ -15,7 +15,15 @@ import duckdb
 import pytest
 
 from conftest import SAMPLES, loaded_lake
-from reewatch.quality import SEVERITIES, QualityConfigError, bind_suite, external_references, load_suites, run_gate
+from reewatch.quality import (
+    SEVERITIES,
+    QualityConfigError,
+    bind_suite,
+    external_references,
+    load_suites,
+    run_gate,
+    write_snapshot,
+)
 
 HEADLINE = sorted((SAMPLES / "headline").glob("*.csv"))
 DETAILED = sorted((SAMPLES / "detailed").glob("*.csv"))
@@ -348,13 +356,9 @@ def test_a_gx_worker_killed_mid_gate_does_not_leave_its_fork_behind(tmp_path: Pa
     from reewatch.gx_worker import GxWorker, Request
     from reewatch.quality import Validation
 
+    snapshot = tmp_path / "snapshot.duckdb"
     with loaded_lake(tmp_path / "lake", *HEADLINE, *DETAILED) as con:
-        snapshot = tmp_path / "snapshot.duckdb"
-        con.execute(f"ATTACH '{snapshot}' AS s")
-        con.execute("CREATE SCHEMA s.curated")
-        for table in CURATED:
-            con.execute(f"CREATE TABLE s.curated.{table} AS FROM curated.{table}")  # noqa: S608
-        con.execute("DETACH s")
+        write_snapshot(con, "curated", CURATED, snapshot)
     suites = {name: bind_suite(suite, TODAY) for name, suite in load_suites().items()}
     worker = GxWorker()
     worker.submit(Request(snapshot, Validation(suites, "curated", "run-x", datetime(2026, 1, 25), tmp_path / "d")))

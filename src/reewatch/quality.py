@@ -241,7 +241,7 @@ def run_gate(
     suites_directory: Path | None = None,
     record: bool = True,
     worker: GxWorker | None = None,
-    meanwhile: Callable[[], object] | None = None,
+    meanwhile: Callable[[], object] = lambda: None,
 ) -> GateResult:
     """Validate the curated tables against their suites inside DuckDB, record one `quality_results` row per
     expectation (and refresh `curated.quality_results`), and build offline Data Docs under `docs_dir`.
@@ -289,8 +289,7 @@ def run_gate(
         if worker is not None:
             validated, docs_index, seconds = _validate_in_worker(worker, con, tables, job, meanwhile)
         else:
-            if meanwhile is not None:
-                meanwhile()
+            meanwhile()
             validated, docs_index, seconds = _validate(con, job)
         outcomes.extend(validated)
         seconds["total"] = round(time.monotonic() - started, 3)
@@ -326,7 +325,7 @@ def _validate_in_worker(
     con: duckdb.DuckDBPyConnection,
     tables: set[str],
     job: Validation,
-    meanwhile: Callable[[], object] | None,
+    meanwhile: Callable[[], object],
 ) -> tuple[list[Outcome], Path | None, dict[str, float]]:
     """`_validate` in the worker's process, on a copy of the schema's `tables` (every one, so that a suite's query
     may read another curated table beside {batch}; their committed state, which is what GX reads here too); if the
@@ -338,25 +337,29 @@ def _validate_in_worker(
         # every `curated.<table>` in a suite's query ambiguous.
         snapshot = Path(tmp) / "snapshot.duckdb"
         clock = time.monotonic()
-        con.execute(f"ATTACH {sql_literal(str(snapshot))} AS gate_snapshot")
-        try:
-            con.execute(f"CREATE SCHEMA gate_snapshot.{job.schema}")
-            for table in sorted(tables):
-                con.execute(f"CREATE TABLE gate_snapshot.{job.schema}.{table} AS FROM {job.schema}.{table}")  # noqa: S608
-        finally:
-            con.execute("DETACH gate_snapshot")
+        write_snapshot(con, job.schema, tables, snapshot)
         copied = round(time.monotonic() - clock, 3)
         try:
             try:
                 worker.submit(Request(snapshot, job))
             finally:  # taken or not, the snapshot is made: the caller's work beside the gate may start
-                if meanwhile is not None:
-                    meanwhile()
+                meanwhile()
             outcomes, docs_index, seconds = worker.answer()
         except GxWorkerError as exc:
             log.warning("%s; validating in this process instead", exc)
             return _validate(con, job)
     return outcomes, docs_index, {"snapshot": copied, **seconds}
+
+
+def write_snapshot(con: duckdb.DuckDBPyConnection, schema: str, tables: Iterable[str], snapshot: Path) -> None:
+    """Copy `schema`'s `tables` into a new DuckDB file, as they are committed: what the GX worker validates."""
+    con.execute(f"ATTACH {sql_literal(str(snapshot))} AS gate_snapshot")
+    try:
+        con.execute(f"CREATE SCHEMA gate_snapshot.{schema}")
+        for table in sorted(tables):
+            con.execute(f"CREATE TABLE gate_snapshot.{schema}.{table} AS FROM {schema}.{table}")  # noqa: S608
+    finally:
+        con.execute("DETACH gate_snapshot")
 
 
 def _validate(
