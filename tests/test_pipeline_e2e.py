@@ -275,3 +275,49 @@ def test_the_gate_blocks_a_hidden_unit_error_and_the_old_catalog_stays(cli, pref
         artifact = json.load(response)
     assert "quality gate blocked publishing" in artifact["data"]
     assert "| exports_monthly |" in artifact["data"] and "index.html" in artifact["data"]
+
+
+def test_a_command_line_run_sends_flow_run_heartbeats_only_if_their_frequency_is_set(  # type: ignore[no-untyped-def]
+    cli, prefect_api: str, tmp_path: Path
+) -> None:
+    """Prefect's heartbeats cost a command-line run up to a second at its end; they are sent only when asked for."""
+    release = SAMPLES / "headline" / "2025-08_major_exports_usd.csv"
+    heartbeats = {}
+    for asked in (False, True):
+        lake = tmp_path / f"lake-{asked}"
+        env = {"PREFECT_FLOWS_HEARTBEAT_FREQUENCY": "30"} if asked else {}
+        done = cli("ingest", str(release), "--lake", str(lake), env=env)
+        assert done.code == 0, done.output
+        flow_run = _flow_run_of(prefect_api, lake)
+        heartbeats[asked] = _events(prefect_api, "prefect.flow-run.heartbeat", f"prefect.flow-run.{flow_run}")
+    assert heartbeats[True], "a run with the frequency set sends Prefect's heartbeat at its start"
+    assert heartbeats[False] == []
+
+
+def _events(api: str, name: str, resource: str) -> list[dict[str, object]]:
+    import httpx
+
+    query = {"filter": {"event": {"name": [name]}, "resource": {"id": [resource]}}, "limit": 50}
+    page = httpx.post(f"{api}/events/filter", json=query, timeout=10)
+    page.raise_for_status()
+    events: list[dict[str, object]] = page.json()["events"]
+    return events
+
+
+def _flow_run_of(api: str, lake: Path) -> str:
+    """The id of the flow run that published `lake`, once the server has stored the run's final state (the server
+    writes events in batches: by then it holds everything the run sent)."""
+    import time
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        published = _events(api, "reewatch.run.published", f"reewatch.lake.{lake}")
+        if published:
+            related = published[0]["related"]
+            assert isinstance(related, list)
+            flow_run = next(r["prefect.resource.id"] for r in related if r["prefect.resource.role"] == "flow-run")
+            flow_run = flow_run.removeprefix("prefect.flow-run.")
+            if _events(api, "prefect.flow-run.Completed", f"prefect.flow-run.{flow_run}"):
+                return str(flow_run)
+        time.sleep(0.5)
+    raise AssertionError(f"the server recorded no finished run publishing {lake} within 30 s")
