@@ -17,7 +17,9 @@ target (a new lake folder or DuckDB file) every time:
 
 Wall time is the median of the repeats, peak RSS the largest of the repeats: the larger of the process's own
 ru_maxrss (os.wait4) and the sum of RSS over its whole process tree sampled every 0.1 s (worker processes count),
-taken by a small launcher process (see measure).
+taken by a small launcher process (see measure). CPU time is user + system time on all cores, of the command and
+every child it waited for (os.wait4, median of the repeats): on 2 cores, a path's wall time cannot go below half of
+it.
 
 Also, selected with --only: `help` (`reewatch --help`, median of 5), `incremental` (a lake holding ten years of
 monthly detailed releases, then one more month into it against the same month into an empty lake; medians) and
@@ -81,6 +83,7 @@ class Sample:
     rss_mb: float  # peak of the process tree: RSS summed over its processes
     pss_mb: float = 0.0  # peak of the PSS summed over them: a page two processes share counts half in each
     at_peak: str = ""  # when the RSS sum peaked, and each process's RSS then: for the log, to see what made a peak
+    cpu_s: float = 0.0  # CPU time (user + system) of the command and every child it waited for, on all cores
 
 
 def _tree_memory_mb(root: int) -> tuple[float, float, dict[int, float]]:
@@ -147,7 +150,7 @@ if pid == 0:
     os.execvp(sys.argv[2], sys.argv[2:])
 _, status, usage = os.wait4(pid, 0)
 with open(sys.argv[1], "w") as out:
-    out.write(f"{time.perf_counter() - started} {usage.ru_maxrss}")
+    out.write(f"{time.perf_counter() - started} {usage.ru_maxrss} {usage.ru_utime + usage.ru_stime}")
 sys.exit(min(255, abs(os.waitstatus_to_exitcode(status))))
 """
 
@@ -187,9 +190,9 @@ def measure(command: list[str], env: dict[str, str], log: Path, ok: tuple[int, .
     if code not in ok:
         tail = log.read_text(errors="replace")[-3000:]
         raise RuntimeError(f"{' '.join(command[:3])} … exited {code}:\n{tail}")
-    wall, maxrss_kb = measured.read_text().split()
+    wall, maxrss_kb, cpu = measured.read_text().split()
     measured.unlink()
-    return Sample(float(wall), max(peak, int(maxrss_kb) / 1024), peak_pss, peak_parts)
+    return Sample(float(wall), max(peak, int(maxrss_kb) / 1024), peak_pss, peak_parts, float(cpu))
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -347,6 +350,9 @@ class Comparison:
     def wall(self, path: str) -> float:
         return statistics.median(s.wall for s in self.samples[path])
 
+    def cpu(self, path: str) -> float:
+        return statistics.median(s.cpu_s for s in self.samples[path])
+
     def rss(self, path: str) -> float:
         return max(s.rss_mb for s in self.samples[path])
 
@@ -398,7 +404,8 @@ class Bench:
                 _check_rows(path, target / "output.log", rows)
                 result.samples[path].append(sample)
                 memory = f"{sample.rss_mb:7,.0f} MB RSS  {sample.pss_mb:7,.0f} MB PSS  (peak at {sample.at_peak})"
-                _say(f"{rows:>11,} rows  repeat {repeat + 1}  {path}  {sample.wall:8.2f} s  {memory}")
+                timing = f"{sample.wall:8.2f} s  CPU {sample.cpu_s:6.1f} s"
+                _say(f"{rows:>11,} rows  repeat {repeat + 1}  {path}  {timing}  {memory}")
                 if path == "b":  # keep the latest lake for the no-op run
                     if self.b_lake:
                         shutil.rmtree(self.b_lake[0].parent, ignore_errors=True)
@@ -566,13 +573,14 @@ def render(comparisons: list[Comparison], extras: Extras, args: argparse.Namespa
         lines += [
             f"**{c.rows:,} rows** ({c.size_mb:,.0f} MB CSV, CNY file)",
             "",
-            "| path | wall (median) | peak RSS | peak PSS | rows/s | runs (s) |",
-            "|---|---|---|---|---|---|",
+            "| path | wall (median) | CPU time (median) | peak RSS | peak PSS | rows/s | runs (s) |",
+            "|---|---|---|---|---|---|---|",
         ]
         for path in (p for p in PATHS if p in c.samples):
             runs = ", ".join(f"{s.wall:.1f}" for s in c.samples[path])
             lines.append(
-                f"| ({path}) {PATHS[path]} | {c.wall(path):.1f} s | {c.rss(path):,.0f} MB | {c.pss(path):,.0f} MB "
+                f"| ({path}) {PATHS[path]} | {c.wall(path):.1f} s | {c.cpu(path):.1f} s | {c.rss(path):,.0f} MB "
+                f"| {c.pss(path):,.0f} MB "
                 f"| {c.rows / c.wall(path):,.0f} | {runs} |"
             )
         ratios = []

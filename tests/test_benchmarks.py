@@ -84,6 +84,13 @@ def test_measure_counts_the_whole_process_tree_and_reports_failures(tmp_path: Pa
     sample = run.measure([sys.executable, "-c", program], {}, tmp_path / "tree.log")
     assert 340 <= sample.rss_mb <= 600 and sample.wall >= 1
     assert 340 <= sample.pss_mb <= sample.rss_mb  # nothing shared: the pages count once either way
+    assert sample.cpu_s < 0.9 * sample.wall  # both mostly sleep
+
+    # CPU time counts the children too: a parent and a child that each spin for 0.5 s, one after the other.
+    spin = "import time; end = time.process_time() + 0.5\nwhile time.process_time() < end: pass"
+    busy = f"import subprocess, sys\n{spin}\nsubprocess.run([sys.executable, '-c', {spin!r}])"
+    worked = run.measure([sys.executable, "-c", busy], {}, tmp_path / "busy.log")
+    assert 1.0 <= worked.cpu_s <= worked.wall + 0.3
 
     # A parent and its fork sharing 300 MB: RSS counts those pages in both, PSS once.
     forked = "import os, time; held = b'x' * 300_000_000; os.fork(); time.sleep(1)"
