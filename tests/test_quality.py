@@ -240,6 +240,47 @@ def test_a_gx_worker_gives_the_same_verdict_and_a_dead_one_leaves_the_gate_to_th
     assert said[0].endswith("; validating in this process instead")
 
 
+STAND_INS_PROBE = """
+import json, sys
+from pathlib import Path
+from reewatch.gx_worker import UNUSED_BY_OUR_SUITES, import_on_first_use
+from reewatch.quality import load_gx, run_gate
+
+def stand_ins():
+    return sorted(n for n in UNUSED_BY_OUR_SUITES if type(sys.modules.get(n)).__name__ == "_ImportedOnFirstUse")
+
+import_on_first_use(UNUSED_BY_OUR_SUITES)
+load_gx()
+result = run_gate(sys.argv[1], "probe", Path(sys.argv[2]), record=False)
+after_gate = stand_ins()
+from scipy import stats
+import altair
+used = [round(float(stats.entropy([0.5, 0.5], [0.9, 0.1])), 4), altair.Chart.__name__]
+print(json.dumps({"checks": len(result.outcomes), "after_gate": after_gate, "used": used, "after_use": stand_ins()}))
+"""
+
+
+def test_the_gx_worker_imports_what_only_unused_expectations_need_on_first_use(tmp_path: Path) -> None:
+    """The worker leaves scipy.stats and altair unimported (0.8 s of GX's import): a whole gate, Data Docs included,
+    never touches them, and a first use imports the real module."""
+    import json
+
+    from reewatch.quality import write_snapshot
+
+    snapshot = tmp_path / "snapshot.duckdb"
+    with loaded_lake(tmp_path / "lake", *HEADLINE, *DETAILED) as con:
+        tables = [row[0] for row in con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'curated'"
+                                                " AND database_name = current_database()").fetchall()]  # fmt: skip
+        write_snapshot(con, "curated", tables, snapshot)
+    done = subprocess.run([sys.executable, "-c", STAND_INS_PROBE, str(snapshot), str(tmp_path / "docs")],
+                          capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    probe = json.loads(done.stdout.splitlines()[-1])
+    assert probe["checks"] > 50 and (tmp_path / "docs" / "index.html").is_file()
+    assert probe["after_gate"] == ["altair", "scipy.stats"]
+    assert probe["used"] == [pytest.approx(0.5108, abs=1e-4), "Chart"] and probe["after_use"] == []
+
+
 def test_a_gx_worker_that_fails_says_why(tmp_path: Path) -> None:
     from datetime import datetime
 

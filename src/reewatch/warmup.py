@@ -2,7 +2,7 @@
 a worker process: reewatch.gx_worker), and vl-convert's JavaScript engine and the chart library for the report (in
 a thread).
 
-Importing GX costs ~3 s of CPU (~6 s where its bytecode was not compiled at install), vl-convert's first chart
+Importing GX costs ~2 s of CPU in the worker (more where its bytecode was not compiled at install), vl-convert's first chart
 ~0.3 s (its engine starts) and altair's import ~0.4 s; at the end of a run they would sit on the critical path.
 GX imports in a process of its own, at a lower priority: in a thread of the run it competed for the GIL with
 everything the run does in Python (and such a thread at a lower OS priority was slower still). `reewatch ingest`
