@@ -2,8 +2,9 @@
 a worker process: reewatch.gx_worker), and vl-convert's JavaScript engine and the chart library for the report (in
 a thread).
 
-Importing GX costs ~2 s of CPU in the worker (more where its bytecode was not compiled at install), vl-convert's first chart
-~0.3 s (its engine starts) and altair's import ~0.4 s; at the end of a run they would sit on the critical path.
+Importing GX costs ~2 s of CPU in the worker (more where its bytecode was not compiled at install), vl-convert's
+first chart ~0.3 s (its engine starts) and altair's import ~0.4 s; at the end of a run they would sit on the critical
+path.
 GX imports in a process of its own, at a lower priority: in a thread of the run it competed for the GIL with
 everything the run does in Python (and such a thread at a lower OS priority was slower still). `reewatch ingest`
 and `demo` start the warm-up before they even import Prefect; `reewatch run` once it has found new files (a run
