@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import re
 import shutil
+import time
 from pathlib import Path
 
 import boto3
+import httpx
 import pytest
 
 from conftest import FIXTURES, PLANTED_SECRET, SAMPLES, new_bucket, query_catalog
@@ -282,7 +284,7 @@ def test_a_command_line_run_sends_flow_run_heartbeats_only_if_their_frequency_is
 ) -> None:
     """Prefect's heartbeats cost a command-line run up to a second at its end; they are sent only when asked for."""
     release = SAMPLES / "headline" / "2025-08_major_exports_usd.csv"
-    heartbeats = {}
+    heartbeats: dict[bool, list[dict[str, object]]] = {}
     for asked in (False, True):
         lake = tmp_path / f"lake-{asked}"
         env = {"PREFECT_FLOWS_HEARTBEAT_FREQUENCY": "30"} if asked else {}
@@ -295,8 +297,6 @@ def test_a_command_line_run_sends_flow_run_heartbeats_only_if_their_frequency_is
 
 
 def _events(api: str, name: str, resource: str) -> list[dict[str, object]]:
-    import httpx
-
     query = {"filter": {"event": {"name": [name]}, "resource": {"id": [resource]}}, "limit": 50}
     page = httpx.post(f"{api}/events/filter", json=query, timeout=10)
     page.raise_for_status()
@@ -307,8 +307,6 @@ def _events(api: str, name: str, resource: str) -> list[dict[str, object]]:
 def _flow_run_of(api: str, lake: Path) -> str:
     """The id of the flow run that published `lake`, once the server has stored the run's final state (the server
     writes events in batches: by then it holds everything the run sent)."""
-    import time
-
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         published = _events(api, "reewatch.run.published", f"reewatch.lake.{lake}")
