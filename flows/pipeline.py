@@ -180,7 +180,7 @@ def reewatch_run(
             logger.info("replaying %d archived release(s) from raw/", len(releases))
             files = len(releases)
             if releases:
-                warmup.start()  # GX (in a worker) and the chart engine load while the files stage (reewatch.warmup)
+                warmup.start()  # GX loads in a worker while the files stage (reewatch.warmup)
             if settings.scale_out and releases:
                 outcomes = backfill_archived(store, con, settings, releases, run_id, work_dir)
             else:
@@ -190,7 +190,7 @@ def reewatch_run(
             logger.info("%d new file(s) in %slanding/", len(landed), store.url.rstrip("/") + "/")
             files = len(landed)
             if landed:
-                warmup.start()  # GX (in a worker) and the chart engine load while the files stage (reewatch.warmup)
+                warmup.start()  # GX loads in a worker while the files stage (reewatch.warmup)
             if settings.scale_out and landed:
                 outcomes = backfill_landed(store, con, settings, landed, run_id, work_dir)
             else:

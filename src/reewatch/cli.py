@@ -113,7 +113,7 @@ def _run_pipeline(
     with warmup.until_the_run_ends(), ThreadPoolExecutor(1, thread_name_prefix="landing") as pool:
         landing = None
         if land is not None:  # files to load: GX's import starts first, then the landing, then Prefect's import
-            warmup.start(charts=False)
+            warmup.start()
             landing = pool.submit(land)
         from flows.pipeline import reewatch_run
 
