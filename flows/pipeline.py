@@ -181,6 +181,8 @@ def reewatch_run(
             files = len(releases)
             if releases:
                 warmup.start()  # GX loads in a worker while the files stage (reewatch.warmup)
+            else:
+                warmup.stop()  # nothing to validate: the worker the command line started goes now
             if settings.scale_out and releases:
                 outcomes = backfill_archived(store, con, settings, releases, run_id, work_dir)
             else:
@@ -191,6 +193,8 @@ def reewatch_run(
             files = len(landed)
             if landed:
                 warmup.start()  # GX loads in a worker while the files stage (reewatch.warmup)
+            else:
+                warmup.stop()  # nothing to validate: the worker the command line started goes now
             if settings.scale_out and landed:
                 outcomes = backfill_landed(store, con, settings, landed, run_id, work_dir)
             else:

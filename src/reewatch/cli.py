@@ -111,10 +111,10 @@ def _run_pipeline(
     from reewatch import warmup
 
     with warmup.until_the_run_ends(), ThreadPoolExecutor(1, thread_name_prefix="landing") as pool:
-        landing = None
-        if land is not None:  # files to load: GX's import starts first, then the landing, then Prefect's import
-            warmup.start()
-            landing = pool.submit(land)
+        # GX's import starts first, then the landing, then Prefect's import. Also when this run may find nothing
+        # new: the worker is then stopped as soon as the flow knows (warmup.py says what that costs and saves).
+        warmup.start()
+        landing = pool.submit(land) if land is not None else None
         from flows.pipeline import reewatch_run
 
         from reewatch.ingest import UnknownRelease

@@ -4,8 +4,11 @@ a worker process (reewatch.gx_worker).
 Importing GX costs ~2 s of CPU in the worker (more where its bytecode was not compiled at install); at the gate it
 would sit on the critical path. GX imports in a process of its own, at a lower priority: in a thread of the run it
 competed for the GIL with everything the run does in Python (and such a thread at a lower OS priority was slower
-still). `reewatch ingest` and `demo` start the worker before they even import Prefect; `reewatch run` once it has
-found new files (a run with nothing new never starts it: it would only spend CPU).
+still). Every command-line run starts the worker before it even imports Prefect, also one that may find nothing
+new: such a run stops it as soon as its flow has listed landing/, having spent ~1 s of the other core on GX (its own
+wall time 1.40 → 1.47 s), while a `reewatch run` that does find a new file reaches its gate with GX imported (one
+small release 4.74 → 4.06 s; benchmarks/RESULTS.md, stop 18). Runs of a deployment start it once their flow has
+found new files.
 
 The report's chart engine is not warmed up here any more: its first chart holds the GIL for ~0.3 s (vl-convert
 starting its JavaScript engine), which stopped the run's own thread while it staged a small release. The report's
