@@ -580,8 +580,7 @@ def render(comparisons: list[Comparison], extras: Extras, args: argparse.Namespa
             runs = ", ".join(f"{s.wall:.1f}" for s in c.samples[path])
             lines.append(
                 f"| ({path}) {PATHS[path]} | {c.wall(path):.1f} s | {c.cpu(path):.1f} s | {c.rss(path):,.0f} MB "
-                f"| {c.pss(path):,.0f} MB "
-                f"| {c.rows / c.wall(path):,.0f} | {runs} |"
+                f"| {c.pss(path):,.0f} MB | {c.rows / c.wall(path):,.0f} | {runs} |"
             )
         ratios = []
         at_10m = "" if c.rows >= 10_000_000 else " (target set at 10M rows)"
