@@ -179,10 +179,6 @@ def reewatch_run(
             releases = archived_releases(con, None if replay_all else replay_ids)
             logger.info("replaying %d archived release(s) from raw/", len(releases))
             files = len(releases)
-            if releases:
-                warmup.start()  # GX loads in a worker while the files stage (reewatch.warmup)
-            else:
-                warmup.stop()  # nothing to validate: the worker the command line started goes now
             if settings.scale_out and releases:
                 outcomes = backfill_archived(store, con, settings, releases, run_id, work_dir)
             else:
@@ -191,14 +187,16 @@ def reewatch_run(
             landed = list_landing(store, con)
             logger.info("%d new file(s) in %slanding/", len(landed), store.url.rstrip("/") + "/")
             files = len(landed)
-            if landed:
-                warmup.start()  # GX loads in a worker while the files stage (reewatch.warmup)
-            else:
-                warmup.stop()  # nothing to validate: the worker the command line started goes now
             if settings.scale_out and landed:
                 outcomes = backfill_landed(store, con, settings, landed, run_id, work_dir)
             else:
                 outcomes = (ingest_release(store, con, obj, run_id, work_dir) for obj in landed)
+        # The outcomes are generators: nothing has staged yet. GX loads in a worker while the files stage
+        # (reewatch.warmup); with nothing to validate, the worker the command line started goes now.
+        if files:
+            warmup.start()
+        else:
+            warmup.stop()
         started = time.monotonic()
         for number, outcome in enumerate(outcomes, start=1):
             summary.files_in += 1

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import boto3
 import duckdb
+import httpx
 import pytest
 
 from s3server import moto_s3
@@ -72,6 +73,16 @@ def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
     with prefect_server(tmp_path_factory.mktemp("prefect-home")) as api:
         yield api
+
+
+def server_events(api: str, event_filter: dict[str, object]) -> list[dict[str, object]]:
+    """The events the Prefect server at `api` has stored that match `event_filter` (the `filter` of its
+    /events/filter body), at most 50. The server stores events in batches: callers poll until what they wait for
+    is in."""
+    page = httpx.post(f"{api}/events/filter", json={"filter": event_filter, "limit": 50}, timeout=10)
+    page.raise_for_status()
+    events: list[dict[str, object]] = page.json()["events"]
+    return events
 
 
 @dataclass

@@ -32,7 +32,7 @@ import duckdb
 import httpx
 import pytest
 
-from conftest import ROOT, SAMPLES, new_bucket, query_catalog
+from conftest import ROOT, SAMPLES, new_bucket, query_catalog, server_events
 from reewatch.prefect_server import free_port, prefect_server
 
 pytestmark = pytest.mark.e2e
@@ -117,10 +117,7 @@ def _event_names(api: str, prefix: str, expected: set[str]) -> set[str]:
     names: set[str] = set()
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        page = httpx.post(
-            f"{api}/events/filter", json={"filter": {"event": {"prefix": [prefix]}}, "limit": 50}, timeout=10
-        ).json()
-        names = {event["event"] for event in page["events"]}
+        names = {str(event["event"]) for event in server_events(api, {"event": {"prefix": [prefix]}})}
         if expected <= names:
             return names
         time.sleep(1)

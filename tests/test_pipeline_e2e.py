@@ -9,10 +9,9 @@ import time
 from pathlib import Path
 
 import boto3
-import httpx
 import pytest
 
-from conftest import FIXTURES, PLANTED_SECRET, SAMPLES, new_bucket, query_catalog
+from conftest import FIXTURES, PLANTED_SECRET, SAMPLES, new_bucket, query_catalog, server_events
 
 pytestmark = pytest.mark.e2e
 
@@ -297,11 +296,7 @@ def test_a_command_line_run_sends_flow_run_heartbeats_only_if_their_frequency_is
 
 
 def _events(api: str, name: str, resource: str) -> list[dict[str, object]]:
-    query = {"filter": {"event": {"name": [name]}, "resource": {"id": [resource]}}, "limit": 50}
-    page = httpx.post(f"{api}/events/filter", json=query, timeout=10)
-    page.raise_for_status()
-    events: list[dict[str, object]] = page.json()["events"]
-    return events
+    return server_events(api, {"event": {"name": [name]}, "resource": {"id": [resource]}})
 
 
 def _flow_run_of(api: str, lake: Path) -> str:
