@@ -88,30 +88,30 @@ def test_a_figure_1000_times_off_its_neighbours_is_quarantined_as_a_unit_error(t
         status = con.execute("SELECT status FROM releases WHERE file_name = 'us_december_restated.csv'").fetchone()
     assert rule == "unit_error" and "factor 1,000" in message and "US 2025-12" in message
     assert status == ("quarantined",)
-    # The line as it stood in the file, looked up by the commit in the stage's lines (found after staging).
+    # The line as it stood in the file, looked up by the commit in the file once staging has found it.
     assert {key: json.loads(raw)[key] for key in ("period", "partner_name", "quantity")} == {
         "period": "202512", "partner_name": "美国", "quantity": fields[6]
     }
 
 
-def test_a_later_parse_with_the_same_scratch_folder_reuses_the_lines_read_once(tmp_path: Path) -> None:
+def test_a_later_parse_with_the_same_scratch_folder_reuses_a_gb18030_exports_utf8_copy(tmp_path: Path) -> None:
     export = tmp_path / "export.csv"
-    shutil.copyfile(DETAILED / "2025_magnets_8505111000_cny.csv", export)
+    shutil.copyfile(FIXTURES / "detailed" / "en_magnets_2025-07_usd_gb18030.csv", export)
     scratch = tmp_path / "stage"
     first = parse_release_file(export, export.name, scratch)
     first.write_observations(tmp_path / "observations.parquet")
     first.close()
-    assert (scratch / "lines.parquet").exists()  # kept for later parses: the stage folder's owner removes it
-    text = export.read_text(encoding="utf-8-sig")
-    export.write_text(text.replace("美国", "美國"), encoding="utf-8")  # what only a new read would see
+    copy = scratch / "export.utf8.csv"
+    assert copy.exists()  # kept for later parses: the stage folder's owner removes it
+    copy.write_text(copy.read_text(encoding="utf-8").replace("美国", "美國"), encoding="utf-8")
     again = parse_release_file(export, export.name, scratch)
-    try:
-        assert again.raw_records_for({"2"})["2"]["partner_name"] == "美国"
+    try:  # read from the copy, not transcoded again
+        assert again.raw_records_for({"2"})["2"]["partner_name"] == "美國"
     finally:
         again.close()
-    fresh = parse_release_file(export, export.name)  # no scratch folder: read now
+    fresh = parse_release_file(export, export.name)  # no scratch folder: transcoded now
     try:
-        assert fresh.raw_records_for({"2"})["2"]["partner_name"] == "美國"
+        assert fresh.raw_records_for({"2"})["2"]["partner_name"] == "美国"
     finally:
         fresh.close()
 
