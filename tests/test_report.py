@@ -34,7 +34,7 @@ import pytest
 from conftest import FIXTURES, SAMPLES, loaded_lake
 from reewatch.lake import open_lake
 from reewatch.report import RunSummary, gather, render_html, write_report
-from reewatch.report.charts import render_charts, safe_svg
+from reewatch.report.charts import TOP_DESTINATIONS, destinations_spec, render_charts, safe_svg
 
 SCRIPT = "<script>alert(1)</script>"
 # A payload that would leave a trace in the DOM if it ever ran.
@@ -572,3 +572,36 @@ def test_demo_report_in_headless_chromium(cli, browser: DevTools, tmp_path: Path
     assert rendered.pdf_bytes > 10_000
     assert rendered.screenshot.stat().st_size > 10_000
     assert rendered.screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_destinations_chart_draws_the_largest_and_one_bar_for_the_others() -> None:
+    destinations = [
+        {"series_id": "gacc_magnets_850511", "period": date(2025, 8, 1), "partner": f"P{i:02d}", "partner_name": None,
+         "partner_label": f"Partner {i:02d}", "quantity_t": float(i), "share_of_world_pct": float(i) / 10,
+         "mom_pct": None}
+        for i in range(1, 21)
+    ]  # fmt: skip
+    spec = destinations_spec({"destinations": destinations})
+    assert spec is not None
+    bars = next(data for data in _data_values(spec) if data)
+    assert [bar["destination"] for bar in bars[:3]] == ["Partner 20", "Partner 19", "Partner 18"]
+    assert len(bars) == TOP_DESTINATIONS + 1
+    others = bars[-1]  # the rest, in one bar after the largest, whatever its size
+    assert others == {"destination": "5 other destinations", "quantity_t": 15.0, "share": "1.5%"}
+    svg = render_charts({"destinations": destinations})["destinations"]
+    assert "5 other destinations" in svg and "Partner 05" not in svg and "Partner 06" in svg
+    # Up to TOP_DESTINATIONS destinations, every one has its bar.
+    few = destinations_spec({"destinations": destinations[:TOP_DESTINATIONS]})
+    assert few is not None and len(next(data for data in _data_values(few) if data)) == TOP_DESTINATIONS
+
+
+def _data_values(spec: Any) -> Iterator[list[dict[str, Any]]]:
+    """Every inline data set in a Vega-Lite spec."""
+    if isinstance(spec, dict):
+        if isinstance(spec.get("values"), list):
+            yield spec["values"]
+        for value in spec.values():
+            yield from _data_values(value)
+    elif isinstance(spec, list):
+        for value in spec:
+            yield from _data_values(value)
