@@ -90,6 +90,24 @@ def test_write_file_roundtrip(lake: Lake, tmp_path: Path) -> None:
     assert not lake.exists("files/missing.bin")
 
 
+def test_adopt_file_puts_the_file_in_place_and_a_local_lake_takes_it_without_a_copy(lake: Lake, tmp_path: Path) -> None:
+    made = tmp_path / "observations.parquet"
+    made.write_bytes(b"pairs " * 1000)
+    lake.adopt_file("_state/observations/r1.parquet", made)
+    made.unlink()  # the maker removes its own folder afterwards: the lake's file stays
+    assert lake.read_bytes("_state/observations/r1.parquet") == b"pairs " * 1000
+    again = tmp_path / "again.parquet"
+    again.write_bytes(b"replaced")
+    lake.adopt_file("_state/observations/r1.parquet", again)  # an existing key is replaced whole
+    assert lake.read_bytes("_state/observations/r1.parquet") == b"replaced"
+    assert [o.key for o in lake.list("_state/")] == ["_state/observations/r1.parquet"]  # no temp file left
+    if isinstance(lake, LocalLake):
+        assert os.path.samefile(again, lake.root / "_state/observations/r1.parquet")  # a link, not a copy
+    with pytest.raises(LakeError):
+        lake.adopt_file("_state/observations/r2.parquet", tmp_path / "does-not-exist")
+    assert not lake.exists("_state/observations/r2.parquet")
+
+
 def test_list_recursive_sorted_and_skips_temp_files(lake: Lake) -> None:
     for key in ["b/2.txt", "a/z.txt", "a/sub/deep/1.txt", "top.txt", "ab.txt"]:
         lake.write_bytes(key, key.encode())

@@ -307,7 +307,7 @@ def _keep_detail(
         lake.delete(key)
         return
     if not bad:
-        lake.write_file(key, observations)
+        lake.adopt_file(key, observations)  # the stage's file is not written again, only removed with its folder
         return
     work_dir.mkdir(parents=True, exist_ok=True)
     detail = work_dir / f"detail-{release_id}.parquet"
@@ -317,7 +317,7 @@ def _keep_detail(
             f"TO {sql_literal(str(detail))} (FORMAT parquet)",
             {"source": source, "bad": sorted(bad)},
         )
-        lake.write_file(key, detail)
+        lake.adopt_file(key, detail)
     finally:
         detail.unlink(missing_ok=True)
 

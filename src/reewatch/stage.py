@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -114,7 +116,8 @@ def _stage_rows(parsed: ParsedRelease, stage_dir: Path, staged: StagedRelease) -
 
     observations = stage_dir / OBSERVATIONS_FILE
     parsed.write_observations(observations)
-    violations = check_observations_file(observations)
+    with _written_to_disk(observations):  # meanwhile: the commit keeps this very file (Lake.adopt_file)
+        violations = check_observations_file(observations)
     staged.tables.append("observations")
     for table, frame in parsed.tables.items():
         passed, found = check_table(table, pl.from_pandas(frame))
@@ -122,6 +125,27 @@ def _stage_rows(parsed: ParsedRelease, stage_dir: Path, staged: StagedRelease) -
         passed.write_parquet(stage_dir / f"{table}.parquet")
         staged.tables.append(table)
     return violations
+
+
+@contextlib.contextmanager
+def _written_to_disk(path: Path) -> Iterator[None]:
+    """fsync `path` in a thread while the caller works: the commit's own fsync of the kept detail then finds its
+    bytes on disk already (10M lines: 266 MB, 0.8 s of this machine's disk, beside Pandera's 1.3 s of CPU)."""
+
+    def sync() -> None:
+        with contextlib.suppress(OSError):  # only a head start: the commit's fsync is the one that counts
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+
+    thread = threading.Thread(target=sync, name=f"fsync {path.name}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        thread.join()
 
 
 def _describe(staged: StagedRelease, parsed: ParsedRelease, violations: list[Violation]) -> None:
