@@ -10,7 +10,10 @@ from pathlib import Path
 import boto3
 import pytest
 
+from reewatch import lake as lake_module
 from reewatch.lake import (
+    DIRECT_CHUNK,
+    DIRECT_COPY_MIN_BYTES,
     KeyOutsideLake,
     Lake,
     LakeError,
@@ -106,6 +109,25 @@ def test_adopt_file_puts_the_file_in_place_and_a_local_lake_takes_it_without_a_c
     with pytest.raises(LakeError):
         lake.adopt_file("_state/observations/r2.parquet", tmp_path / "does-not-exist")
     assert not lake.exists("_state/observations/r2.parquet")
+
+
+@pytest.mark.parametrize(
+    "size", [DIRECT_COPY_MIN_BYTES, DIRECT_COPY_MIN_BYTES + 4097, 3 * DIRECT_CHUNK - 1], ids=["blocks", "tail", "chunks"]
+)
+def test_a_large_file_is_archived_into_a_local_lake_with_direct_io_byte_for_byte(tmp_path: Path, size: int) -> None:
+    src = tmp_path / "export.csv"
+    payload = os.urandom(size)
+    src.write_bytes(payload)
+    with open(src, "rb") as source, open(tmp_path / "direct", "wb") as out:
+        assert lake_module._copy_direct(source, out)  # this file system takes direct writes: the path is exercised
+    assert (tmp_path / "direct").read_bytes() == payload  # the last block's padding is cut off
+    lake = open_lake(str(tmp_path / "lake"))
+    digest, new = lake.archive_file(src)  # raw/ is written direct
+    assert new and lake.read_bytes(f"raw/{digest}") == payload
+    small = tmp_path / "small.csv"
+    small.write_bytes(payload[: DIRECT_COPY_MIN_BYTES - 1])
+    with open(small, "rb") as source, open(tmp_path / "not-direct", "wb") as out:
+        assert not lake_module._copy_direct(source, out)  # small files go through the page cache, as before
 
 
 def test_list_recursive_sorted_and_skips_temp_files(lake: Lake) -> None:
