@@ -288,8 +288,9 @@ def _copy_observations(export: _Export, parsed: ParsedRelease, target: Path) -> 
         )
     try:
         with ReadProgress(csv_path, f"{export.name} (typing)"):
-            # Snappy: 10M lines in 5.5 s, zstd 6.3 s for 40 % less; the kept file's size matters less than the run.
-            _typed_pairs(export, csv_path).sink_parquet(target, compression="snappy", optimizations=_EVERY_CELL_READ)
+            # LZ4 (Parquet's LZ4_RAW, which DuckDB, pyarrow and Spark read): as small as snappy (10M lines: 260 MB)
+            # and quicker to decode for Pandera's scans (1.38 -> 1.12 s); zstd 157 MB but 0.8 s more to write.
+            _typed_pairs(export, csv_path).sink_parquet(target, compression="lz4", optimizations=_EVERY_CELL_READ)
     except pl.exceptions.PolarsError as exc:  # polars' CSV errors: keep their words, drop the stack
         raise UnreadableRelease(_csv_error(str(exc), export.header, csv_path)) from None
     # Both answered from the Parquet file's metadata and statistics.
