@@ -60,6 +60,25 @@ def test_bad_detailed_rows_are_quarantined_by_rule(tmp_path: Path) -> None:
     assert world == [(5577.0, 262_000_000.0)]  # the given world total wins over the sum of destinations
 
 
+def test_a_short_line_is_quarantined_and_a_badly_quoted_cell_fails_its_file_naming_line_and_column(
+    tmp_path: Path,
+) -> None:
+    header = "数据年月,商品编码,商品名称,贸易伙伴编码,贸易伙伴名称,贸易方式,第一数量,第一计量单位,第二数量,第二计量单位,美元"
+    good = "202507,8505111000,稀土永磁体,502,美国,一般贸易,619000,千克,,,29100000"
+    short = tmp_path / "short_line.csv"  # a line cut after its partner: its missing cells read as empty
+    short.write_text(f"{header}\n{good}\n202507,8505111000,稀土永磁体,304,德国\n", encoding="utf-8")
+    quoted = tmp_path / "bad_quote.csv"  # a cell whose closing quote is not the end of the cell
+    quoted.write_text(f'{header}\n{good}\n{good}\n202507,8505111000,稀土永磁体,304,德国,一般贸易,"1,116,000"x,千克,,,1\n')
+    with loaded_lake(tmp_path / "lake", short, quoted) as con:
+        releases = dict(con.execute("SELECT file_name, status FROM releases").fetchall())
+        failure = con.execute("SELECT message FROM releases WHERE file_name = 'bad_quote.csv'").fetchone()
+        quarantined = con.execute("SELECT source_row, rule FROM quarantined_rows ORDER BY rule").fetchall()
+    assert releases == {"short_line.csv": "partly_quarantined", "bad_quote.csv": "failed"}
+    assert quarantined == [("3", "number_parses")]  # the quantity and the value: one entry per row and rule
+    assert failure is not None
+    assert "line 4, column quantity: '\"1,116,000\"x' is not a properly quoted cell" in failure[0]
+
+
 def test_newer_vintage_wins_whatever_the_landing_order_and_revisions_show_it(tmp_path: Path) -> None:
     bulletin = FIXTURES / "headline" / "en_bulletin_2025-08_usd.csv"
     preliminary = SAMPLES / "headline" / "2025-08_major_exports_usd.csv"

@@ -5,7 +5,7 @@ once, every cell as text (a dirty value becomes a quarantined row, not a failed 
 the observations' Parquet file, one row per line holding its quantity and value side by side
 (reewatch.observation_pairs), which the contract then checks as long observation rows. (DuckDB did this in two
 statements, the CSV into a scratch file of its lines, then those typed: 10M lines 9.0 s and 18 s of CPU, against
-5.5 s and 11 s in one polars pass.)
+5.6–5.9 s and 11–12 s in one polars pass.)
 Quantities come in kg (千克) and values in yuan or US dollars, one file per currency; both merge into one
 observation set.
 """
