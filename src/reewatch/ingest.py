@@ -152,9 +152,10 @@ def ingest_landed(
 ) -> ReleaseOutcome:
     """Archive one landing object to raw/, stage it here and commit it (or record it as a duplicate).
 
-    The copy to raw/ (for a large export, seconds of disk or network) runs in a thread while DuckDB stages the
-    file. Nothing is committed before the copy is done, and until the commit marks it seen the landing file still
-    holds the bytes: a crash in between loses nothing, and the next run takes the file again."""
+    The file is hashed in a thread while the parsers import, and the copy to raw/ (for a large export, about a
+    second of disk, or seconds of network) runs in that thread while the file stages. Nothing is committed before
+    the copy is done, and until the commit marks it seen the landing file still holds the bytes: a crash in between
+    loses nothing, and the next run takes the file again."""
     with lake.local_copy(obj.key, work_dir) as path, ThreadPoolExecutor(1, thread_name_prefix="archive") as pool:
         hashing = pool.submit(sha256_file, path)
         load_parsers()  # meanwhile, on this thread (1 GB: 0.7 s of hashing beside 0.5 s of imports)
@@ -225,7 +226,7 @@ def commit_release(
             from reewatch.sources.base import record_json
 
             rows = {v.source_row for v in unit_errors}
-            if release_file is not None:  # staged here: the stage folder holds the lines already read
+            if release_file is not None:  # staged here: the stage folder holds the working files (a UTF-8 copy)
                 raw = _raw_records(release_file, staged.file_name, rows, scratch=stage_dir)
             else:
                 with lake.local_copy(f"raw/{release_id}", work_dir) as path:
@@ -295,7 +296,7 @@ def _keep_detail(
     """Keep a detailed export's observations, every HS code, as `_state/observations/<release>.parquet` (one row per
     line, its quantity and value side by side: reewatch.observation_pairs) without its quarantined rows; the
     warehouse itself only takes the named series. Releases without other HS codes keep no such file. The stage's
-    file is copied as it is when no row is quarantined (the common case)."""
+    file is kept as it is when no row is quarantined (the common case): a local lake hard-links it."""
     from reewatch.sources.detailed import OTHER_HS_SERIES
 
     key = f"{DETAIL_PREFIX}{release_id}.parquet"
@@ -350,12 +351,12 @@ def _raw_records(
     path: Path, file_name: str, rows: set[str], scratch: Path | None = None
 ) -> dict[str, dict[str, object]]:
     """The rows as they stood in the file (only when the writer quarantines rows); `scratch` is the folder the
-    release was staged in, whose working files (a detailed export's lines) the parser reuses."""
+    release was staged in, whose working files (a GB18030 export's UTF-8 copy) the parser reuses."""
     from reewatch.sources import parse_release_file
 
     parsed = parse_release_file(path, file_name, scratch)
     try:
-        return parsed.raw_records_for(rows)  # a detailed export: one look-up in its lines file
+        return parsed.raw_records_for(rows)  # a detailed export: one more scan of the file, for these lines
     finally:
         parsed.close()
 
