@@ -238,7 +238,10 @@ def test_a_run_killed_at_every_stage_is_finished_by_the_next_with_nothing_lost_o
     first.kill()
 
     loading = start("run", "--lake", str(lake))
-    loading.wait_until(staging.exists)  # parsing into the stage
+    # Parsing into the stage: this run's own stage file, made after it logs "staging" (the killed ingest may have
+    # begun staging beside its archive copy, and its leftover is cleared only by this run).
+    staging_now = loading.logged(rf"staging {re.escape(large_export.name)}")
+    loading.wait_until(lambda: staging_now() and staging.exists())
     loading.kill()
 
     committing_run = start("run", "--lake", str(lake))
