@@ -65,16 +65,18 @@ def test_a_short_line_is_quarantined_and_a_badly_quoted_cell_fails_its_file_nami
 ) -> None:
     header = "数据年月,商品编码,商品名称,贸易伙伴编码,贸易伙伴名称,贸易方式,第一数量,第一计量单位,第二数量,第二计量单位,美元"
     good = "202507,8505111000,稀土永磁体,502,美国,一般贸易,619000,千克,,,29100000"
-    short = tmp_path / "short_line.csv"  # a line cut after its partner: its missing cells read as empty
-    short.write_text(f"{header}\n{good}\n202507,8505111000,稀土永磁体,304,德国\n", encoding="utf-8")
+    short = tmp_path / "short_line.csv"  # a blank line (no row), then a line cut after its partner (cells empty)
+    short.write_text(f"{header}\n{good}\n\n202507,8505111000,稀土永磁体,304,德国\n", encoding="utf-8")
     quoted = tmp_path / "bad_quote.csv"  # a cell whose closing quote is not the end of the cell
     quoted.write_text(f'{header}\n{good}\n{good}\n202507,8505111000,稀土永磁体,304,德国,一般贸易,"1,116,000"x,千克,,,1\n')
     with loaded_lake(tmp_path / "lake", short, quoted) as con:
         releases = dict(con.execute("SELECT file_name, status FROM releases").fetchall())
         failure = con.execute("SELECT message FROM releases WHERE file_name = 'bad_quote.csv'").fetchone()
         quarantined = con.execute("SELECT source_row, rule FROM quarantined_rows ORDER BY rule").fetchall()
+        rows_in = con.execute("SELECT rows_in FROM releases WHERE file_name = 'short_line.csv'").fetchone()
     assert releases == {"short_line.csv": "partly_quarantined", "bad_quote.csv": "failed"}
-    assert quarantined == [("3", "number_parses")]  # the quantity and the value: one entry per row and rule
+    # Its line in the file, the blank line counted; the quantity and the value: one entry per row and rule.
+    assert quarantined == [("4", "number_parses")] and rows_in == (2,)
     assert failure is not None
     assert "line 4, column quantity: '\"1,116,000\"x' is not a properly quoted cell" in failure[0]
 

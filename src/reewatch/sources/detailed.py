@@ -185,9 +185,10 @@ class _Export:
         return target
 
     def lines(self, csv_path: Path) -> pl.LazyFrame:
-        """The data lines as text, each with its line number (`line`): line 1 is the header."""
+        """The data lines as text, each with its line number (`line`): line 1 is the header. A blank line holds no
+        figure and is left out, after numbering, so that the lines after it keep their numbers in the file."""
         names = [name or f"ignored_{i}" for i, name in enumerate(self.header.names)]
-        return pl.scan_csv(
+        rows = pl.scan_csv(
             csv_path,
             has_header=False,
             skip_rows=1,  # the header, which _read_header has read
@@ -198,6 +199,7 @@ class _Export:
             row_index_offset=2,
             raise_if_empty=False,
         )
+        return rows.filter(~pl.all_horizontal(pl.exclude("line").is_null()))
 
 
 def _has_data_rows(csv_path: Path) -> bool:
