@@ -39,7 +39,7 @@ OTHER_HS_SERIES = "gacc_hs:"
 # No real export row comes near this; a longer line is refused before polars reads it (it would hold it whole).
 MAX_LINE_BYTES = 2 << 20
 # polars reads only the cells a query uses, and then a line with a cell more than the header (an unquoted comma in
-# a name) passes unnoticed, its cells shifted (polars 2.1): every cell is read, so that such a line fails the file.
+# a name) loads without an error, a null in its last cell (polars 2.1): every cell is read, so that it fails the file.
 _EVERY_CELL_READ = pl.QueryOptFlags(projection_pushdown=False)
 UTF8_FILE = "export.utf8.csv"  # a GB18030 export's UTF-8 copy, in the parse's scratch folder
 
