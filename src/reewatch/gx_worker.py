@@ -1,10 +1,10 @@
 """Great Expectations in a process of its own, so that importing it (~2 s of CPU) never holds up the run.
 
 A run starts this worker first thing (reewatch.warmup). It imports GX on the machine's other core, at a lower
-priority so that DuckDB's staging keeps both cores when it wants them, while the run loads its files; then it waits.
-The quality gate hands it a snapshot of the curated tables (a DuckDB file of their copies: thousands of rows) and
-gets back the same outcomes, Data Docs and timings that validating in the run's own process gives. In a thread of
-the run's process that import competed with everything else for the GIL.
+priority so that the staging keeps both cores when it wants them, while the run loads its files; then it waits. The
+quality gate hands it a snapshot of the curated tables (a DuckDB file of their copies: thousands of rows) and gets
+back the same outcomes, Data Docs and timings that validating in the run's own process gives. In a thread of the
+run's process that import competed with everything else for the GIL.
 
 The protocol is one pickled `Request` on the worker's stdin and one pickled reply on its stdout. The worker starts
 validating as soon as the request is whole, so the run can go on with other work (the report's charts) before it

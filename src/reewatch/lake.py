@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 # Temp files share the target's directory so os.replace stays a same-filesystem rename;
 # the prefix lets list() hide half-written files.
 TMP_PREFIX = ".tmp-"
-# Archives from this size up are copied into a local lake with direct I/O (_copy_direct), in chunks of whole blocks.
+# Archives (raw/) from this size up go into a local lake with direct I/O (_copy_direct), in chunks of whole blocks.
 DIRECT_COPY_MIN_BYTES = 32 << 20
 DIRECT_CHUNK = 16 << 20
 DIRECT_BLOCK = 4096
@@ -162,11 +162,8 @@ class Lake(ABC):
         key = f"{RAW_PREFIX}{digest}"
         if self.exists(key):  # content-addressed: the same key always holds the same bytes
             return digest, False
-        self._write_archive(key, path)
-        return digest, True
-
-    def _write_archive(self, key: str, path: Path) -> None:
         self.write_file(key, path)
+        return digest, True
 
     def archive(self, data: bytes) -> tuple[str, bool]:
         """Store data under raw/<sha256>; an existing raw object is never overwritten."""
@@ -218,13 +215,26 @@ def _write_temp(directory: Path, fill: Callable[[IO[bytes]], None]) -> Path:
 
 
 def _atomic_write(dest: Path, fill: Callable[[IO[bytes]], None]) -> None:
-    tmp = _write_temp(dest.parent, fill)
+    _put_in_place(_write_temp(dest.parent, fill), dest)
+
+
+def _put_in_place(tmp: Path, dest: Path) -> None:
+    """Rename a durable temp file over `dest` and make the rename durable too."""
     try:
         os.replace(tmp, dest)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
     _fsync_dir(dest.parent)
+
+
+def fsync_file(path: Path) -> None:
+    """Write a file's bytes to the disk (its name is its directory's to make durable)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _write_data(data: bytes) -> Callable[[IO[bytes]], None]:
@@ -376,14 +386,9 @@ class LocalLake(Lake):
             raise LakeError(f"local write failed for {path}: {_describe_os_error(exc)}") from exc
 
     def write_file(self, key: str, path: Path) -> None:
-        self._copy_in(key, path, direct=False)
-
-    def _write_archive(self, key: str, path: Path) -> None:
-        # raw/ is written once and read again only by a replay: past the page cache (_copy_direct).
-        self._copy_in(key, path, direct=True)
-
-    def _copy_in(self, key: str, path: Path, *, direct: bool) -> None:
         dest = self._path(key)
+        # raw/ is written once and read again only by a replay: past the page cache (_copy_direct).
+        direct = key.startswith(RAW_PREFIX)
         try:
             _atomic_write(dest, _copy_from(path, direct=direct))
         except OSError as exc:
@@ -401,16 +406,11 @@ class LocalLake(Lake):
             self.write_file(key, path)
             return
         try:
-            fd = os.open(tmp, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            os.replace(tmp, dest)
+            fsync_file(tmp)
+            _put_in_place(tmp, dest)
         except OSError as exc:
             tmp.unlink(missing_ok=True)
             raise LakeError(f"local write of {path} to {dest} failed: {_describe_os_error(exc)}") from exc
-        _fsync_dir(dest.parent)
 
     def download(self, key: str, path: Path) -> None:
         src = self._path(key)

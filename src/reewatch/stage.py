@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import shutil
 import tempfile
 import threading
@@ -24,7 +23,7 @@ from typing import TYPE_CHECKING
 import duckdb
 
 from reewatch.config import load_settings
-from reewatch.lake import Lake, LakeError, LocalLake, open_lake
+from reewatch.lake import Lake, LakeError, LocalLake, fsync_file, open_lake
 
 if TYPE_CHECKING:
     from reewatch.sources import ParsedRelease
@@ -116,7 +115,10 @@ def _stage_rows(parsed: ParsedRelease, stage_dir: Path, staged: StagedRelease) -
 
     observations = stage_dir / OBSERVATIONS_FILE
     parsed.write_observations(observations)
-    with _written_to_disk(observations):  # meanwhile: the commit keeps this very file (Lake.adopt_file)
+    # A streamed (detailed) export's file is the one the commit keeps as it is (Lake.adopt_file): it goes to disk
+    # while Pandera checks it. Other layouts' files are small and not kept.
+    streamed = parsed.copy_observations is not None
+    with _written_to_disk(observations) if streamed else contextlib.nullcontext():
         violations = check_observations_file(observations)
     staged.tables.append("observations")
     for table, frame in parsed.tables.items():
@@ -134,11 +136,7 @@ def _written_to_disk(path: Path) -> Iterator[None]:
 
     def sync() -> None:
         with contextlib.suppress(OSError):  # only a head start: the commit's fsync is the one that counts
-            fd = os.open(path, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            fsync_file(path)
 
     thread = threading.Thread(target=sync, name=f"fsync {path.name}", daemon=True)
     thread.start()

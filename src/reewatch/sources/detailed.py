@@ -184,12 +184,12 @@ class _Export:
             partial.replace(target)
         return target
 
-    def lines(self, csv_path: Path) -> pl.LazyFrame:
+    def lines(self) -> pl.LazyFrame:
         """The data lines as text, each with its line number (`line`): line 1 is the header. A blank line holds no
         figure and is left out, after numbering, so that the lines after it keep their numbers in the file."""
         names = [name or f"ignored_{i}" for i, name in enumerate(self.header.names)]
         rows = pl.scan_csv(
-            csv_path,
+            self.utf8(),
             has_header=False,
             skip_rows=1,  # the header, which _read_header has read
             new_columns=names,
@@ -226,7 +226,7 @@ def _longest_line_fits(csv_path: Path) -> bool:
     return True
 
 
-def _typed_pairs(export: _Export, csv_path: Path) -> pl.LazyFrame:
+def _typed_pairs(export: _Export) -> pl.LazyFrame:
     """One row per line: the shared columns typed, the quantity and the value side by side with their units
     (reewatch.observation_pairs), in the file's order."""
     header = export.header
@@ -237,7 +237,7 @@ def _typed_pairs(export: _Export, csv_path: Path) -> pl.LazyFrame:
     partner_name = pl.col("partner_name").str.strip_chars(" ")
     quantity_unit = pl.col("quantity_unit").str.strip_chars(" ")
     hs = pl.col("hs_code").str.strip_chars(" ").str.replace_all("[^0-9]", "")
-    lines = export.lines(csv_path).with_columns(
+    lines = export.lines().with_columns(
         partner_key=partner_name.str.replace_all(r"[\t\n\f\r ]+", " ").str.to_lowercase(),
         unit_key=quantity_unit.str.to_lowercase(),
     )
@@ -292,7 +292,7 @@ def _copy_observations(export: _Export, parsed: ParsedRelease, target: Path) -> 
         with ReadProgress(csv_path, f"{export.name} (typing)"):
             # LZ4 (Parquet's LZ4_RAW, which DuckDB, pyarrow and Spark read): as small as snappy (10M lines: 260 MB)
             # and quicker to decode for Pandera's scans (1.38 -> 1.12 s); zstd 157 MB but 0.8 s more to write.
-            _typed_pairs(export, csv_path).sink_parquet(target, compression="lz4", optimizations=_EVERY_CELL_READ)
+            _typed_pairs(export).sink_parquet(target, compression="lz4", optimizations=_EVERY_CELL_READ)
     except pl.exceptions.PolarsError as exc:  # polars' CSV errors: keep their words, drop the stack
         raise UnreadableRelease(_csv_error(str(exc), export.header, csv_path)) from None
     # Both answered from the Parquet file's metadata and statistics.
@@ -340,7 +340,7 @@ def _raw_records(export: _Export, rows: set[str]) -> dict[str, dict[str, Any]]:
     wanted = sorted(int(r) for r in rows if r.isdigit() and int(r) >= 2)
     if not wanted:
         return {}
-    found = export.lines(export.utf8()).filter(pl.col("line").is_in(wanted)).collect(optimizations=_EVERY_CELL_READ)
+    found = export.lines().filter(pl.col("line").is_in(wanted)).collect(optimizations=_EVERY_CELL_READ)
     return {str(record.pop("line")): record for record in found.iter_rows(named=True)}
 
 
