@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import polars as pl
 
 from reewatch.contracts import check_observations
+from reewatch.contracts.observations import check_observations_file
 from reewatch.sources.base import BATCH_SCHEMA
 
 
@@ -59,3 +61,29 @@ def test_each_rule_catches_its_row() -> None:
     assert "'1,0l9.9'" in messages["6"] and "not a number" in messages["6"]
     assert "5,792,000.0 t is outside the plausible 1,000–10,000 t" in messages["8"]
     assert passed["source_row"].to_list() == ["5"]
+
+
+def test_a_row_breaking_several_rules_is_told_each_once_eagerly_and_from_a_file(tmp_path: Path) -> None:
+    # Pandera checks the row rules as one check; which of them a failing row breaks is told from the row itself.
+    frame = _frame(
+        [
+            _row(),
+            _row(source_row="6", period=date(2099, 1, 1), value=-3.0, published_value="-3"),  # three rules
+            _row(source_row="7", basis="weekly", measure="yoy_value_pct", value=-150.0),  # a column check and a rule
+            _row(source_row="8", partner=None, partner_name="Atlantis"),
+        ]
+    )
+    expected = {
+        ("6", "period_not_in_future"), ("6", "non_negative"), ("6", "series_range"), ("7", "isin(['month', 'jan_feb', 'ytd'])"),
+        ("7", "pct_at_least_minus_100"), ("8", "known_partner"),
+    }  # fmt: skip
+    passed, violations = check_observations(frame)
+    assert sorted((v.source_row, v.rule) for v in violations) == sorted(expected)
+    assert passed["source_row"].to_list() == ["5"]
+    assert "partner 'Atlantis' is not a known country or area" in {v.message for v in violations}
+    path = tmp_path / "observations.parquet"
+    frame.write_parquet(path)
+    from_file = check_observations_file(path)
+    assert sorted((v.source_row, v.rule, v.message) for v in from_file) == sorted(
+        (v.source_row, v.rule, v.message) for v in violations
+    )

@@ -13,6 +13,8 @@ from pandera.config import ValidationDepth, config_context
 
 from reewatch.violations import Violation
 
+# The name Pandera reports for the row rules, which it checks as one (see _row_rules_check).
+ROW_RULES_CHECK = "row_rules"
 # No figure reewatch reads comes near 10^15 (world output is ~10^14 US dollars): a larger one is a unit or parse
 # error, and summing a few near 10^308 overflows to infinity in every curated total downstream.
 MAX_MAGNITUDE = 1e15
@@ -39,14 +41,23 @@ class TableContract:
     rules: tuple[RowRule, ...]  # row rules across columns, each with its own message
 
     def schema(self) -> pa.DataFrameSchema:
-        return pa.DataFrameSchema(self.columns, checks=[_frame_check(r) for r in self.rules], strict=False)
+        checks = [_row_rules_check(self.rules)] if self.rules else []
+        return pa.DataFrameSchema(self.columns, checks=checks, strict=False)
 
 
-def _frame_check(rule: RowRule) -> pa.Check:
+def _row_rules_check(rules: tuple[RowRule, ...]) -> pa.Check:
+    """Every row rule as one Pandera check, true where a row obeys them all: one scan of the rows, not one per rule
+    (a detailed export's 20M long rows: 0.58 -> 0.32 s). Which rules a failing row breaks is told when it is
+    explained (_violations), from the row itself."""
+
     def check(data: PolarsData) -> pl.LazyFrame:
-        return data.lazyframe.select(rule.ok().fill_null(True).alias(rule.name))
+        return data.lazyframe.select(pl.all_horizontal(*(_obeys(rule) for rule in rules)).alias(ROW_RULES_CHECK))
 
-    return pa.Check(check, name=rule.name)
+    return pa.Check(check, name=ROW_RULES_CHECK)
+
+
+def _obeys(rule: RowRule) -> pl.Expr:
+    return rule.ok().fill_null(True).alias(rule.name)
 
 
 def validate(contract: TableContract, frame: pl.DataFrame) -> tuple[pl.DataFrame, list[Violation]]:
@@ -87,7 +98,6 @@ def _violations(
     fetch: Callable[[set[int]], pl.DataFrame],
 ) -> tuple[list[Violation], set[int]]:
     """One violation per failing (row, rule), explained with the row's values; and the failing row indexes."""
-    rules = {rule.name: rule for rule in contract.rules}
     violations: list[Violation] = []
     bad_rows: set[int] = set()
     failing: dict[tuple[int, str], str] = {}  # (row index, rule) -> the column a column check named
@@ -106,10 +116,15 @@ def _violations(
     indexes = sorted({index for index, _ in failing})
     fetched = fetch(set(indexes))
     row_at = dict(zip(indexes, fetched.iter_rows(named=True), strict=True))
-    for (index, rule_name), column_case in failing.items():
+    # Which row rules each row breaks, told from the row itself: Pandera only says that it breaks one of them.
+    verdicts = fetched.select(_obeys(rule) for rule in contract.rules) if contract.rules else None
+    obeyed_at = dict(zip(indexes, verdicts.iter_rows(), strict=True)) if verdicts is not None else {}
+    for (index, check), column_case in failing.items():
         row = row_at[index]
-        rule = rules.get(rule_name)
-        message = rule.explain(row) if rule is not None else f"{column_case} breaks {rule_name}"  # a column check
-        violations.append(Violation(str(row["source_row"]), rule_name, message))
+        if check == ROW_RULES_CHECK:
+            broken = [rule for rule, obeys in zip(contract.rules, obeyed_at[index], strict=True) if not obeys]
+            violations += [Violation(str(row["source_row"]), rule.name, rule.explain(row)) for rule in broken]
+        else:  # a column check
+            violations.append(Violation(str(row["source_row"]), check, f"{column_case} breaks {check}"))
         bad_rows.add(index)
     return violations, bad_rows
