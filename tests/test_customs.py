@@ -7,6 +7,7 @@ import json
 import shutil
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from conftest import FIXTURES, SAMPLES, loaded_lake
@@ -27,6 +28,24 @@ def test_detailed_export_parses_kg_partners_and_trade_modes() -> None:
     assert rows["published_value"][0] == "470590" and rows["published_unit"][0] == "千克"
     assert rows["trade_mode"][0] == "一般贸易" and rows["series_id"][0] == "gacc_magnets_850511"
     assert rows["hs_code"][0] == "8505111000"
+
+
+def test_detailed_partner_names_are_found_as_printed_or_folded(tmp_path: Path) -> None:
+    # Names are looked up as printed first; the others are folded (white space, case) and looked up again.
+    header = "Date of data,Commodity code,Commodity name,Trading partner code,Trading partner,Trade mode,First quantity,"
+    lines = [
+        f"202507,8505111000,Magnets,502,{name},General trade,1000,千克,,,5000"
+        for name in ("美国", "united states", " United\tStates ", '"KOREA,  REP."', "Japan", "Atlantis")
+    ]
+    path = tmp_path / "partners.csv"
+    path.write_text(header + "First unit,Second quantity,Second unit,US dollar\n" + "\n".join(lines) + "\n")
+    parsed = parse_release_file(path, path.name)
+    try:
+        rows = next(iter(parsed.batches())).filter(pl.col("measure") == "quantity_t").sort("source_row")
+    finally:
+        parsed.close()
+    assert rows["partner"].to_list() == ["US", "US", "US", "KR", "JP", None]
+    assert rows["partner_name"].to_list()[2] == "United\tStates"  # as printed, trimmed of spaces only
 
 
 def test_cny_and_usd_files_merge_into_one_observation_set(tmp_path: Path) -> None:

@@ -237,10 +237,14 @@ def _typed_pairs(export: _Export) -> pl.LazyFrame:
     partner_name = pl.col("partner_name").str.strip_chars(" ")
     quantity_unit = pl.col("quantity_unit").str.strip_chars(" ")
     hs = pl.col("hs_code").str.strip_chars(" ").str.replace_all("[^0-9]", "")
-    lines = export.lines().with_columns(
-        partner_key=partner_name.str.replace_all(r"[\t\n\f\r ]+", " ").str.to_lowercase(),
-        unit_key=quantity_unit.str.to_lowercase(),
-    )
+    # A name as printed is looked up first, and only the names not found so are folded (white space, case) and
+    # looked up again: GACC prints its names as they are known, so the folding's string work is not done on every
+    # one of ten million lines (10M lines: 0.15–0.2 s of 5.8).
+    lines = export.lines().with_columns(printed_key=partner_name, unit_key=quantity_unit.str.to_lowercase())
+    as_printed = names.rename({"partner_key": "printed_key", "partner": "partner_as_printed"})
+    lines = lines.join(as_printed.lazy(), on="printed_key", how="left", maintain_order="left")
+    not_found = pl.when(pl.col("partner_as_printed").is_null()).then(partner_name)
+    lines = lines.with_columns(partner_key=not_found.str.replace_all(r"[\t\n\f\r ]+", " ").str.to_lowercase())
     lines = lines.join(names.lazy(), on="partner_key", how="left", maintain_order="left")
     lines = lines.join(units.lazy(), on="unit_key", how="left", maintain_order="left")
     series = pl.lit(OTHER_HS_SERIES) + hs
@@ -257,7 +261,7 @@ def _typed_pairs(export: _Export) -> pl.LazyFrame:
         .when(period.str.contains("^[0-9]{4}-[0-9]{1,2}$"))
         .then((period + "-01").str.strptime(pl.Date, "%Y-%m-%d", strict=False)),
         basis=pl.lit("month"),
-        partner=pl.col("partner"),
+        partner=pl.coalesce("partner_as_printed", "partner"),
         partner_name=partner_name,
         trade_mode=trade_mode,
         quantity_measure=pl.when(pl.col("factor").is_null()).then(pl.lit("quantity")).otherwise(pl.lit("quantity_t")),
