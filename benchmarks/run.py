@@ -86,9 +86,10 @@ class Sample:
     cpu_s: float = 0.0  # CPU time (user + system) of the command and every child it waited for, on all cores
 
 
-def _tree_memory_mb(root: int) -> tuple[float, float, dict[int, float]]:
-    """RSS and PSS summed over the descendants of `root`, from /proc (a few ms for a dozen processes), and each
-    descendant's RSS by pid.
+def _tree_memory_mb(root: int, with_pss: bool = True) -> tuple[float, float, dict[int, float]]:
+    """RSS and (if `with_pss`, else 0) PSS summed over the descendants of `root`, from /proc, and each descendant's
+    RSS by pid. RSS costs microseconds a process; PSS is read from smaps_rollup, for which the kernel walks the
+    process's page tables: 16 ms of CPU for a process of 1 GB.
 
     RSS counts every resident page of each process, so a page that a forked child shares with its parent (the GX
     worker's fork: its whole heap) counts twice; PSS splits each shared page between the processes that map it,
@@ -116,7 +117,7 @@ def _tree_memory_mb(root: int) -> tuple[float, float, dict[int, float]]:
                 frontier.append(child)
     page_mb = os.sysconf("SC_PAGE_SIZE") / 1e6
     pss_kb = 0
-    for pid in tree:
+    for pid in tree if with_pss else ():
         try:
             with open(f"/proc/{pid}/smaps_rollup", "rb") as f:
                 pss_kb += next((int(line.split()[1]) for line in f if line.startswith(b"Pss:")), 0)
@@ -136,6 +137,9 @@ def _process_name(pid: int) -> str:
     if "-m" in argv[:-1]:
         return argv[argv.index("-m") + 1]
     return Path(argv[1] if len(argv) > 1 else argv[0]).name
+
+
+PSS_EVERY = 5  # memory samples: PSS in one of this many (see measure)
 
 
 # The measured command runs under this small launcher. A child's ru_maxrss starts at the memory of the process it
@@ -159,7 +163,8 @@ def measure(command: list[str], env: dict[str, str], log: Path, ok: tuple[int, .
     """Wall time and peak RSS of one command and its children; its output goes to `log` (a pipe could fill up).
 
     Peak RSS: the larger of the command's own ru_maxrss and the RSS summed over its process tree, sampled every
-    0.1 s (worker processes count)."""
+    0.1 s (worker processes count). Peak PSS: sampled every 0.5 s, as reading it costs the kernel a walk of every
+    page table (at 0.1 s, a sixth of a core beside the measured command while it held a gigabyte)."""
     log.parent.mkdir(parents=True, exist_ok=True)
     measured = log.with_suffix(".measured")
     launcher = [sys.executable, "-I", "-S", "-c", _LAUNCHER, str(measured), *command]
@@ -171,9 +176,11 @@ def measure(command: list[str], env: dict[str, str], log: Path, ok: tuple[int, .
 
         def sample() -> None:
             nonlocal peak, peak_pss, peak_parts
+            samples = 0
             while not done.wait(0.1):
+                samples += 1
                 try:
-                    rss, pss, by_pid = _tree_memory_mb(process.pid)
+                    rss, pss, by_pid = _tree_memory_mb(process.pid, with_pss=samples % PSS_EVERY == 1)
                 except (OSError, ValueError, IndexError):  # a process ended while we read it
                     continue
                 if rss > peak:  # what each process held then, named only now
