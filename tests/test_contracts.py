@@ -71,15 +71,17 @@ def test_a_row_breaking_several_rules_is_told_each_once_eagerly_and_from_a_file(
             _row(source_row="6", period=date(2099, 1, 1), value=-3.0, published_value="-3"),  # three rules
             _row(source_row="7", basis="weekly", measure="yoy_value_pct", value=-150.0),  # a column check and a rule
             _row(source_row="8", partner=None, partner_name="Atlantis"),
+            _row(source_row="9", partner="usa"),  # not a code: the partner column's pattern
+            _row(source_row="10", partner="XK", value=9e4, published_value="90,000"),  # a code by the pattern
         ]
     )
     expected = {
         ("6", "period_not_in_future"), ("6", "non_negative"), ("6", "series_range"), ("7", "isin(['month', 'jan_feb', 'ytd'])"),
-        ("7", "pct_at_least_minus_100"), ("8", "known_partner"),
+        ("7", "pct_at_least_minus_100"), ("8", "known_partner"), ("9", "str_matches('^([A-Z]{2}|WORLD)$')"),
     }  # fmt: skip
     passed, violations = check_observations(frame)
     assert sorted((v.source_row, v.rule) for v in violations) == sorted(expected)
-    assert passed["source_row"].to_list() == ["5"]
+    assert passed["source_row"].to_list() == ["5", "10"]
     assert "partner 'Atlantis' is not a known country or area" in {v.message for v in violations}
     path = tmp_path / "observations.parquet"
     frame.write_parquet(path)

@@ -7,7 +7,9 @@ Validation is lazy: every failing row comes back with the rule it broke and a me
 
 from __future__ import annotations
 
+import itertools
 import math
+import string
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -40,6 +42,13 @@ HARD_RANGES_T: dict[tuple[str, str], tuple[float, float]] = {
     ("gacc_magnets_850511", "jan_feb"): (1_000, 16_000),
     ("gacc_magnets_850511", "ytd"): (500, 96_000),
 }
+
+
+def _partner_code() -> pa.Check:
+    """`^([A-Z]{2}|WORLD)$`, checked as membership of the 677 values that match it: a detailed export's 20M long rows
+    in 0.07 s instead of the regular expression's 0.17. Reported under the pattern's name, as it was."""
+    codes = ["".join(pair) for pair in itertools.product(string.ascii_uppercase, repeat=2)] + ["WORLD"]
+    return pa.Check.isin(codes, error="str_matches('^([A-Z]{2}|WORLD)$')")
 
 
 def _finite() -> pl.Expr:
@@ -125,7 +134,7 @@ OBSERVATIONS = TableContract(
         "series_id": pa.Column(str, pa.Check.str_length(min_value=1)),
         "period": pa.Column(pl.Date, nullable=True),  # null: rule period_parses
         "basis": pa.Column(str, pa.Check.isin(BASES)),
-        "partner": pa.Column(str, pa.Check.str_matches(r"^([A-Z]{2}|WORLD)$"), nullable=True),  # known_partner
+        "partner": pa.Column(str, _partner_code(), nullable=True),  # null: rule known_partner
         "measure": pa.Column(str, pa.Check.isin(MEASURES)),
         "value": pa.Column(pl.Float64, nullable=True),
     },
