@@ -295,6 +295,23 @@ def test_a_gx_worker_that_fails_says_why(tmp_path: Path) -> None:
         worker.answer()
 
 
+def test_a_gx_worker_that_dies_before_answering_says_how(tmp_path: Path) -> None:
+    """The answer is read when the worker closes its pipe, not when it exits: one that dies first gave none."""
+    import signal
+    from datetime import datetime
+
+    from reewatch.gx_worker import GxWorker, GxWorkerError, Request
+    from reewatch.quality import Validation
+
+    request = Request(tmp_path / "snapshot.duckdb", Validation({}, "curated", "run-x", datetime(2026, 1, 25), tmp_path))
+    worker = GxWorker()
+    worker.submit(request)
+    worker._process.send_signal(signal.SIGKILL)  # importing GX still: seconds before it could answer
+    with pytest.raises(GxWorkerError, match="the GX worker exited with code -9"):
+        worker.answer()
+    worker.stop()
+
+
 def test_freshness_is_judged_against_the_injected_date(tmp_path: Path) -> None:
     with loaded_lake(tmp_path / "lake", *HEADLINE[-2:]) as con:  # November (two vintages) and December 2025
         fresh = run_gate(con, "run-fresh", tmp_path / "a", today=date(2026, 1, 15), suites=["exports_monthly"])

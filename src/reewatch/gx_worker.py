@@ -18,11 +18,13 @@ from __future__ import annotations
 import importlib
 import os
 import pickle
+import selectors
 import shutil
 import signal
 import subprocess
 import sys
 import threading
+import time
 import traceback
 import types
 from collections.abc import Iterable
@@ -74,13 +76,18 @@ class GxWorker:
             raise GxWorkerError(f"the GX worker could not take the request: {exc}") from exc
 
     def answer(self) -> Any:
-        """`quality._validate`'s answer for the submitted request, computed in the worker (which then exits)."""
+        """`quality._validate`'s answer for the submitted request, computed in the worker (which then exits). The
+        answer is whole once the worker closes its end of the pipe; its interpreter's exit, 0.07 s more, is not
+        waited for (`stop` reaps it)."""
+        assert self._process.stdin is not None and self._process.stdout is not None
         try:
-            out, _ = self._process.communicate(timeout=REPLY_TIMEOUT_SECONDS)
-        except (OSError, subprocess.TimeoutExpired) as exc:
+            self._process.stdin.close()  # no more requests: a worker still waiting for one exits
+            out = _read_to_end(self._process.stdout.fileno(), REPLY_TIMEOUT_SECONDS)
+        except (OSError, TimeoutError) as exc:
             self.stop()
-            raise GxWorkerError(f"no answer from the GX worker: {exc}") from exc
-        if self._process.returncode != 0 or not out:
+            raise GxWorkerError(f"no answer from the GX worker: {exc or 'it took too long'}") from exc
+        if not out:  # it died before answering: its exit code says how
+            self._process.wait()
             raise GxWorkerError(f"the GX worker exited with code {self._process.returncode}")
         try:
             done, answer = pickle.loads(out)  # noqa: S301 - our own child process, answering over a pipe
@@ -98,6 +105,21 @@ class GxWorker:
         for pipe in (self._process.stdin, self._process.stdout):
             if pipe is not None:
                 pipe.close()
+
+
+def _read_to_end(fd: int, timeout: float) -> bytes:
+    """Everything written to the pipe `fd` until its writer closes it; TimeoutError after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    chunks: list[bytes] = []
+    with selectors.DefaultSelector() as selector:
+        selector.register(fd, selectors.EVENT_READ)
+        while True:
+            if not selector.select(max(0.0, deadline - time.monotonic())):
+                raise TimeoutError(f"no answer after {timeout:.0f} s")
+            chunk = os.read(fd, 1 << 16)
+            if not chunk:
+                return b"".join(chunks)
+            chunks.append(chunk)
 
 
 def main() -> None:
