@@ -76,7 +76,8 @@ def curate(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, int]:
     return counts
 
 
-@task(name="quality gate", cache_policy=NO_CACHE)
+# Not persisted, whatever Prefect's settings: the result holds a live handle on the GX worker (GateResult.docs_built).
+@task(name="quality gate", cache_policy=NO_CACHE, persist_result=False)
 def quality_gate(
     con: duckdb.DuckDBPyConnection,
     run_id: str,
@@ -160,6 +161,7 @@ def reewatch_run(
     summary = RunSummary(run_id=run_id, command=command, lake=store.url, started_at=_now())
     warehouse = Warehouse(settings, store)
     docs_dir: Path | None = None
+    gate: GateResult | None = None
     figures: futures.Future[Figures] | None = None
     with (
         warmup.until_the_run_ends(),
@@ -259,6 +261,8 @@ def reewatch_run(
             [summary.finished_at, summary.status, summary.files_in, summary.rows_loaded, summary.rows_quarantined,
              summary.published_version, summary.message, run_id],
         ))  # fmt: skip
+        if gate is not None:  # the GX worker builds the Data Docs after its answer, while this run publishes
+            gate.wait_for_docs()
         report_path = report(con, store, summary, docs_dir, figures) if summary.status != "nothing_new" else None
         if docs_dir is not None:  # the report copied them beside itself (reports/<run_id>/data_docs/)
             shutil.rmtree(docs_dir, ignore_errors=True)

@@ -220,7 +220,9 @@ def test_a_gx_worker_gives_the_same_verdict_and_a_dead_one_leaves_the_gate_to_th
     assert not freshness.success and freshness.examples
     assert any(not o.success and o.examples and o is not freshness for o in here.outcomes)
     assert there.outcomes == here.outcomes and instead.outcomes == here.outcomes
-    assert there.docs_index == tmp_path / "there" / "index.html" and there.docs_index.is_file()
+    # The worker builds its Data Docs after answering: they are there once the gate's result says so.
+    assert there.wait_for_docs() == tmp_path / "there" / "index.html" == there.docs_index
+    assert there.docs_index.is_file() and instead.wait_for_docs() == instead.docs_index
     # The worker validates in two processes (reewatch.gx_worker._validate): its Data Docs still hold every suite's
     # pages, and its index lists them all.
     def pages(docs: Path) -> set[str]:  # expectations/<suite>.html and validations/<suite>, one each per suite
@@ -293,6 +295,27 @@ def test_a_gx_worker_that_fails_says_why(tmp_path: Path) -> None:
         worker = GxWorker()
         worker.submit(request)
         worker.answer()
+
+
+def test_a_gx_worker_killed_after_its_answer_leaves_the_data_docs_to_this_process(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The worker answers first and builds the Data Docs after (the run publishes meanwhile); killed in between,
+    it has built none, and waiting for them builds them in the run's own process, every suite's."""
+    from reewatch.gx_worker import GxWorker
+
+    with loaded_lake(tmp_path / "lake", *HEADLINE, *DETAILED) as con:
+        worker = GxWorker()
+        gate = run_gate(con, "run-x", tmp_path / "docs", today=date(2026, 6, 30), record=False, worker=worker)
+        worker.stop()  # the docs take a tenth of a second or more: it is building them
+        assert not (tmp_path / "docs" / "index.html").exists()
+        with caplog.at_level(logging.WARNING, logger="reewatch.quality"):
+            index = gate.wait_for_docs()
+    assert index == tmp_path / "docs" / "index.html" and index.is_file()
+    suites = {o.suite for o in gate.outcomes}
+    assert all(f">{suite}</a></td><td>run-x</td>" in index.read_text() for suite in suites)
+    said = [r.getMessage() for r in caplog.records if r.name == "reewatch.quality"]
+    assert len(said) == 1 and said[0].endswith("; building the Data Docs in this process instead"), said
 
 
 def test_a_gx_worker_that_dies_before_answering_says_how(tmp_path: Path) -> None:

@@ -6,11 +6,12 @@ quality gate hands it a snapshot of the curated tables (a DuckDB file of their c
 back the same outcomes, Data Docs and timings that validating in the run's own process gives. In a thread of the
 run's process that import competed with everything else for the GIL.
 
-The protocol is one pickled `Request` on the worker's stdin and one pickled reply on its stdout. The worker starts
-validating as soon as the request is whole, so the run can go on with other work (the report's charts) before it
-waits for the reply. End of input without a request (the run had nothing to check, or died) makes the worker exit.
-Anything that goes wrong in the worker reaches the gate as `GxWorkerError`, and the gate then validates in its own
-process as it always could.
+The protocol is one pickled `Request` on the worker's stdin and two pickled replies on its stdout: the outcomes,
+sent as soon as every suite is validated, then the Data Docs' index once they are built (0.2–0.3 s, which the run
+spends publishing meanwhile). The worker starts validating as soon as the request is whole, so the run can go on
+with other work (the report's charts) before it waits for the outcomes. End of input without a request (the run had
+nothing to check, or died) makes the worker exit. Anything that goes wrong in the worker reaches the gate as
+`GxWorkerError`, and the gate then validates (or builds the Data Docs) in its own process as it always could.
 """
 
 from __future__ import annotations
@@ -18,16 +19,15 @@ from __future__ import annotations
 import importlib
 import os
 import pickle
-import selectors
+import queue
 import shutil
 import signal
 import subprocess
 import sys
 import threading
-import time
 import traceback
 import types
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -56,12 +56,13 @@ class Request:
 
 
 class GxWorker:
-    """The run's side: start the worker, hand it one request, stop it."""
+    """The run's side: start the worker, hand it one request, take its two replies, stop it."""
 
     def __init__(self) -> None:
         self._process = subprocess.Popen(  # stderr is the run's: GX's own warnings show where the run's do
             [sys.executable, "-m", "reewatch.gx_worker"], stdin=subprocess.PIPE, stdout=subprocess.PIPE
         )
+        self._replies: queue.Queue[Any] = queue.Queue()
 
     def submit(self, request: Request) -> None:
         """Hand the worker its one request: it validates at once (or once GX is imported); `answer` waits for it."""
@@ -70,32 +71,47 @@ class GxWorker:
         assert self._process.stdin is not None
         try:
             self._process.stdin.write(pickle.dumps(request))
-            self._process.stdin.flush()
+            self._process.stdin.close()  # its one request: the worker reads no more
         except OSError as exc:  # it died before reading: a broken pipe
             self.stop()
             raise GxWorkerError(f"the GX worker could not take the request: {exc}") from exc
+        threading.Thread(target=self._read_replies, name="gx worker replies", daemon=True).start()
 
     def answer(self) -> Any:
-        """`quality._validate`'s answer for the submitted request, computed in the worker (which then exits). The
-        answer is whole once the worker closes its end of the pipe; its interpreter's exit, 0.07 s more, is not
-        waited for (`stop` reaps it)."""
-        assert self._process.stdin is not None and self._process.stdout is not None
+        """The outcomes and timings `quality._validate` gives for the submitted request, computed in the worker."""
+        return self._next_reply()
+
+    def docs(self) -> Any:
+        """The Data Docs' index (or None), once the worker has built the docs: after its answer."""
+        return self._next_reply()
+
+    def _read_replies(self) -> None:
+        """Each reply as it arrives, then None once the worker has closed its end of the pipe (its interpreter's
+        exit, 0.07 s more, is not waited for: `stop` reaps it)."""
+        assert self._process.stdout is not None
         try:
-            self._process.stdin.close()  # no more requests: a worker still waiting for one exits
-            out = _read_to_end(self._process.stdout.fileno(), REPLY_TIMEOUT_SECONDS)
-        except (OSError, TimeoutError) as exc:
+            while True:
+                self._replies.put(pickle.load(self._process.stdout))  # noqa: S301 - our own child, over a pipe
+        except EOFError:
+            self._replies.put(None)
+        except Exception as exc:  # a reply cut short, or the pipe closed by `stop`
+            self._replies.put(exc)
+
+    def _next_reply(self) -> Any:
+        try:
+            reply = self._replies.get(timeout=REPLY_TIMEOUT_SECONDS)
+        except queue.Empty:
             self.stop()
-            raise GxWorkerError(f"no answer from the GX worker: {exc or 'it took too long'}") from exc
-        if not out:  # it died before answering: its exit code says how
+            raise GxWorkerError(f"no answer from the GX worker after {REPLY_TIMEOUT_SECONDS} s") from None
+        if reply is None:  # it died before replying: its exit code says how
             self._process.wait()
             raise GxWorkerError(f"the GX worker exited with code {self._process.returncode}")
-        try:
-            done, answer = pickle.loads(out)  # noqa: S301 - our own child process, answering over a pipe
-        except Exception as exc:
-            raise GxWorkerError(f"the GX worker's answer could not be read: {exc}") from exc
+        if isinstance(reply, Exception):
+            raise GxWorkerError(f"the GX worker's answer could not be read: {reply}")
+        done, payload = reply
         if not done:
-            raise GxWorkerError(f"the GX worker failed:\n{answer}")
-        return answer
+            raise GxWorkerError(f"the GX worker failed:\n{payload}")
+        return payload
 
     def stop(self) -> None:
         """End the worker if it is still there (a run without a gate, or a run that failed)."""
@@ -105,21 +121,6 @@ class GxWorker:
         for pipe in (self._process.stdin, self._process.stdout):
             if pipe is not None:
                 pipe.close()
-
-
-def _read_to_end(fd: int, timeout: float) -> bytes:
-    """Everything written to the pipe `fd` until its writer closes it; TimeoutError after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    chunks: list[bytes] = []
-    with selectors.DefaultSelector() as selector:
-        selector.register(fd, selectors.EVENT_READ)
-        while True:
-            if not selector.select(max(0.0, deadline - time.monotonic())):
-                raise TimeoutError(f"no answer after {timeout:.0f} s")
-            chunk = os.read(fd, 1 << 16)
-            if not chunk:
-                return b"".join(chunks)
-            chunks.append(chunk)
 
 
 def main() -> None:
@@ -139,73 +140,88 @@ def main() -> None:
     # GX's heap lives until this process ends: out of every later collection, and out of the interpreter's final
     # one (without this the run waited ~1.3 s for the worker to exit after its answer).
     skip_gc_at_exit()
-    try:  # one pickle, read as soon as it is whole: the run closes the pipe only once it waits for the answer
+    try:  # one pickle, read as soon as it is whole: the run closes the pipe after it
         request: Request = pickle.load(sys.stdin.buffer)  # noqa: S301 - from the run that started this process
     except EOFError:  # nothing to check, or the run died
         return
-    # (True, what `quality._validate` returns) or (False, the traceback): plain data, as this module runs as
-    # __main__ here and a class of its own would not unpickle in the run.
-    reply: tuple[bool, Any]
-    try:
-        reply = (True, _validate(request, reply_pipe.fileno()))
-    except Exception:
-        reply = (False, traceback.format_exc())
-    with reply_pipe:
+    # Each reply is (True, what it carries) or (False, the traceback): plain data, as this module runs as __main__
+    # here and a class of its own would not unpickle in the run. A failure before the outcomes is the first reply.
+    def send(reply: tuple[bool, Any]) -> None:
         reply_pipe.write(pickle.dumps(reply))
+        reply_pipe.flush()
+
+    try:
+        final: tuple[bool, Any] = (True, _validate(request, reply_pipe.fileno(), lambda answer: send((True, answer))))
+    except Exception:
+        final = (False, traceback.format_exc())
+    with reply_pipe:
+        send(final)
 
 
-def _validate(request: Request, reply_fd: int) -> Any:
-    """Validate the request's suites in two processes: this one and a fork of it, which has GX imported already.
+def _validate(request: Request, reply_fd: int, answer: Callable[[Any], None]) -> Path | None:
+    """Validate the request's suites in two processes: this one and a fork of it, which has GX imported already;
+    `answer` (outcomes, seconds) as soon as both have, then build the Data Docs and return their index.
 
     GX validates one expectation after another on one core (the run's seven suites: ~1.4 s), and the gate is on the
-    run's critical path. The fork takes about half the suites (by their number of expectations), writes their Data
-    Docs pages into a folder of its own and sends its outcomes back on a pipe; this process validates the others,
-    builds their docs, moves the fork's pages in and makes the offline index over both. A fork that fails fails the
-    request, and the gate validates in the run's process instead."""
+    run's critical path. The fork takes about half the suites (by their number of expectations), sends its outcomes
+    back on a pipe, writes their Data Docs pages into a folder of its own and says when they are written; this
+    process validates the others, builds their docs, moves the fork's pages in and makes the offline index over
+    both. A fork that fails fails the request, and the gate validates in the run's process instead."""
+    order = list(request.validation.suites)
+
+    def in_order(reply: tuple[list[Any], dict[str, float]]) -> None:
+        outcomes, seconds = reply
+        outcomes.sort(key=lambda outcome: order.index(outcome.suite))  # stable: each suite keeps its own order
+        answer((outcomes, seconds))
+
     halves = _halves(request.validation)
     # One suite; or threads, which a fork would not copy; or not Linux (macOS forbids fork once some system
     # libraries are loaded, Windows has no fork): one process validates everything.
     if halves is None or threading.active_count() > 1 or sys.platform != "linux":
-        return _validate_snapshot(request.snapshot, request.validation)
+        return _validate_snapshot(request.snapshot, request.validation, answer=in_order)[1]
     mine, theirs = halves
     theirs = replace(theirs, docs_dir=mine.docs_dir.with_name(f"{mine.docs_dir.name}.fork"))
     read_end, write_end = os.pipe()
     child = os.fork()
-    if child == 0:  # the fork: its suites, its outcomes on the pipe, then out, never back into the worker's code
+    if child == 0:  # the fork: its outcomes on the pipe, its pages, then out, never back into the worker's code
         try:
             os.close(read_end)
-            os.close(reply_fd)  # the run reads its reply until every copy of that pipe is closed, this one included
-            try:
-                reply: tuple[bool, Any] = (True, _validate_snapshot(request.snapshot, theirs, offline=False)[0])
-            except BaseException:
-                reply = (False, traceback.format_exc())
+            os.close(reply_fd)  # the run reads its replies until every copy of that pipe is closed, this one too
             # A worker killed meanwhile (the run's timeout, Ctrl-C, a failed run): a broken pipe, and out all the same.
             with os.fdopen(write_end, "wb") as pipe:
-                pickle.dump(reply, pipe)
+
+                def tell(reply: tuple[bool, Any]) -> None:
+                    pickle.dump(reply, pipe)
+                    pipe.flush()
+
+                try:
+                    _validate_snapshot(request.snapshot, theirs, offline=False, answer=lambda a: tell((True, a[0])))
+                    tell((True, None))  # its pages are written
+                except BaseException:
+                    tell((False, traceback.format_exc()))
         finally:
             os._exit(0)  # not the worker's exit handlers, nor its stdio buffers flushed twice
     os.close(write_end)
+    from_fork = os.fdopen(read_end, "rb")
 
-    def their_outcomes() -> Any:
+    def their_reply() -> Any:
+        done, payload = pickle.load(from_fork)  # noqa: S301 - our own fork, over a pipe
+        if not done:
+            raise RuntimeError(f"validating {', '.join(theirs.suites)} in a second process failed:\n{payload}")
+        return payload
+
+    def their_pages() -> None:
         try:
-            with os.fdopen(read_end, "rb") as pipe:
-                done, answer = pickle.load(pipe)  # noqa: S301 - our own fork, over a pipe
-        finally:
-            os.waitpid(child, 0)
-        try:
-            if not done:
-                raise RuntimeError(f"validating {', '.join(theirs.suites)} in a second process failed:\n{answer}")
+            their_reply()  # once the fork has written them
             for section in ("expectations", "validations"):  # its pages; GX's static files are the same in both
                 if (theirs.docs_dir / section).is_dir():
                     shutil.copytree(theirs.docs_dir / section, mine.docs_dir / section, dirs_exist_ok=True)
         finally:
+            from_fork.close()
+            os.waitpid(child, 0)
             shutil.rmtree(theirs.docs_dir, ignore_errors=True)
-        return answer
 
-    outcomes, docs_index, seconds = _validate_snapshot(request.snapshot, mine, others=their_outcomes)
-    order = list(request.validation.suites)
-    outcomes.sort(key=lambda outcome: order.index(outcome.suite))  # stable: each suite keeps its own order
-    return outcomes, docs_index, seconds
+    return _validate_snapshot(request.snapshot, mine, others=their_reply, other_pages=their_pages, answer=in_order)[1]
 
 
 def _halves(validation: Validation) -> tuple[Validation, Validation] | None:

@@ -32,7 +32,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import duckdb
 
@@ -166,8 +166,15 @@ class GateResult:
     checked_at: datetime  # UTC, naive (as stored)
     today: date
     outcomes: tuple[Outcome, ...]
-    docs_index: Path | None  # the Data Docs' index.html
+    docs_index: Path | None  # the Data Docs' index.html (see wait_for_docs)
     seconds: dict[str, float] = field(default_factory=dict)
+    # Returns once the Data Docs are built (a GX worker builds them after its answer): their index, or None.
+    docs_built: Callable[[], Path | None] | None = field(default=None, compare=False, repr=False)
+
+    def wait_for_docs(self) -> Path | None:
+        """The Data Docs' index once they are in place (None if they could not be built): a GX worker builds them
+        while the run goes on to publish."""
+        return self.docs_built() if self.docs_built is not None else self.docs_index
 
     @property
     def blocked(self) -> bool:
@@ -286,14 +293,16 @@ def run_gate(
                             "table missing", "A curated table without data cannot be checked or published.")
                 )  # fmt: skip
         job = Validation(present, schema, run_id, checked_at, docs_dir)
+        docs_built: Callable[[], Path | None] | None = None
         if worker is not None:
-            validated, docs_index, seconds = _validate_in_worker(worker, con, tables, job, meanwhile)
+            validated, docs_built, seconds = _validate_in_worker(worker, con, tables, job, meanwhile)
+            docs_index = docs_dir / "index.html" if present else None  # once docs_built returns
         else:
             meanwhile()
             validated, docs_index, seconds = _validate(con, job)
         outcomes.extend(validated)
         seconds["total"] = round(time.monotonic() - started, 3)
-        result = GateResult(run_id, checked_at, today, tuple(outcomes), docs_index, seconds)
+        result = GateResult(run_id, checked_at, today, tuple(outcomes), docs_index, seconds, docs_built)
         if record:
             record_results(con, result)
         log.info("%s", result.summary())
@@ -326,10 +335,11 @@ def _validate_in_worker(
     tables: set[str],
     job: Validation,
     meanwhile: Callable[[], object],
-) -> tuple[list[Outcome], Path | None, dict[str, float]]:
+) -> tuple[list[Outcome], Callable[[], Path | None], dict[str, float]]:
     """`_validate` in the worker's process, on a copy of the schema's `tables` (every one, so that a suite's query
     may read another curated table beside {batch}; their committed state, which is what GX reads here too); if the
-    worker cannot answer, here after all."""
+    worker cannot answer, here after all. Returns the outcomes, what waits for the Data Docs (the worker builds them
+    after answering) and the timings."""
     from reewatch.gx_worker import GxWorkerError, Request
 
     with tempfile.TemporaryDirectory(prefix="reewatch-gate-") as tmp:  # the curated tables are small: KBs to MBs
@@ -344,11 +354,20 @@ def _validate_in_worker(
                 worker.submit(Request(snapshot, job))
             finally:  # taken or not, the snapshot is made: the caller's work beside the gate may start
                 meanwhile()
-            outcomes, docs_index, seconds = worker.answer()
+            outcomes, seconds = worker.answer()
         except GxWorkerError as exc:
             log.warning("%s; validating in this process instead", exc)
-            return _validate(con, job)
-    return outcomes, docs_index, {"snapshot": copied, **seconds}
+            outcomes, docs_index, seconds = _validate(con, job)
+            return outcomes, lambda: docs_index, seconds
+
+    def docs_built() -> Path | None:
+        try:
+            return cast("Path | None", worker.docs())
+        except GxWorkerError as exc:  # the verdict stands; the docs are built again here
+            log.warning("%s; building the Data Docs in this process instead", exc)
+            return _validate(con, job)[1]
+
+    return outcomes, docs_built, {"snapshot": copied, **seconds}
 
 
 def write_snapshot(con: duckdb.DuckDBPyConnection, schema: str, tables: Iterable[str], snapshot: Path) -> None:
@@ -367,12 +386,15 @@ def _validate(
     job: Validation,
     *,
     others: Callable[[], list[Outcome]] | None = None,
+    other_pages: Callable[[], None] | None = None,
+    answer: Callable[[tuple[list[Outcome], dict[str, float]]], None] | None = None,
     offline: bool = True,
 ) -> tuple[list[Outcome], Path | None, dict[str, float]]:
     """Validate `job`'s suites and build their Data Docs in `job.docs_dir`: the pages alone if `offline` is False
     (another process then adds them to its folder), else with the offline index. `others`, if given, returns the
-    outcomes of suites validated beside this, once their pages are in the same folder; it is called after this
-    process's docs are built, as GX's index build removes the pages of suites it did not validate itself."""
+    outcomes of suites validated beside this; `other_pages` puts their pages into this folder, and is called after
+    this process's docs are built, as GX's index build removes the pages of suites it did not validate itself.
+    `answer`, if given, gets (outcomes, seconds) once every suite is validated, before the docs are built."""
     suites, schema, run_id, checked_at, docs_dir = job.suites, job.schema, job.run_id, job.checked_at, job.docs_dir
     seconds: dict[str, float] = {}
     clock = time.monotonic()
@@ -421,13 +443,17 @@ def _validate(
             }
             results = definition.run(result_format=result_format, run_id=gx_run)
             outcomes.extend(_outcomes(con, schema, suite, results.results))
+        if others is not None:
+            outcomes += others()
         seconds["validate"] = round(time.monotonic() - clock, 3)
+        if answer is not None:
+            answer((outcomes, dict(seconds)))
         clock = time.monotonic()
         docs_index: Path | None = None
         if suites:
             context.build_data_docs(site_names=[DOCS_SITE], build_index=offline)
-            if others is not None:
-                outcomes += others()
+            if other_pages is not None:
+                other_pages()
             if offline:
                 make_offline(docs_dir, _suite_status(outcomes), run_id)
                 docs_index = docs_dir / "index.html"
