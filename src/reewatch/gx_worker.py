@@ -3,7 +3,7 @@
 A run starts this worker first thing (reewatch.warmup). It imports GX on the machine's other core, at a lower
 priority so that the staging keeps both cores when it wants them, while the run loads its files; then it waits. The
 quality gate hands it a snapshot of the curated tables (a DuckDB file of their copies: thousands of rows) and gets
-back the same outcomes, Data Docs and timings that validating in the run's own process gives. In a thread of the
+back the same outcomes and Data Docs that validating in the run's own process gives. In a thread of the
 run's process that import competed with everything else for the GIL.
 
 The protocol is one pickled `Request` on the worker's stdin and two pickled replies on its stdout: the outcomes,

@@ -13,6 +13,8 @@ from pandera.config import ValidationDepth, config_context
 
 from reewatch.violations import Violation
 
+# A partner as rows carry it: an ISO 3166-1 alpha-2 code, or WORLD for the total.
+PARTNER_PATTERN = r"^([A-Z]{2}|WORLD)$"
 # The name Pandera reports for the row rules, which it checks as one (see _row_rules_check).
 ROW_RULES_CHECK = "row_rules"
 # No figure reewatch reads comes near 10^15 (world output is ~10^14 US dollars): a larger one is a unit or parse
@@ -123,6 +125,8 @@ def _violations(
         row = row_at[index]
         if check == ROW_RULES_CHECK:
             broken = [rule for rule, obeys in zip(contract.rules, obeyed_at[index], strict=True) if not obeys]
+            if not broken:  # it obeys them all now (a date-bound rule across midnight): it passes, never unexplained
+                continue
             violations += [Violation(str(row["source_row"]), rule.name, rule.explain(row)) for rule in broken]
         else:  # a column check
             violations.append(Violation(str(row["source_row"]), check, f"{column_case} breaks {check}"))

@@ -19,6 +19,7 @@ import polars as pl
 
 from reewatch.contracts.base import (
     MAX_MAGNITUDE,
+    PARTNER_PATTERN,
     RowRule,
     TableContract,
     Violation,
@@ -45,10 +46,10 @@ HARD_RANGES_T: dict[tuple[str, str], tuple[float, float]] = {
 
 
 def _partner_code() -> pa.Check:
-    """`^([A-Z]{2}|WORLD)$`, checked as membership of the 677 values that match it: a detailed export's 20M long rows
-    in 0.07 s instead of the regular expression's 0.17. Reported under the pattern's name, as it was."""
+    """PARTNER_PATTERN, checked as membership of the 677 values that match it: a detailed export's 20M long rows in
+    0.07 s instead of the regular expression's 0.17. Reported under the pattern's name, as it was."""
     codes = ["".join(pair) for pair in itertools.product(string.ascii_uppercase, repeat=2)] + ["WORLD"]
-    return pa.Check.isin(codes, error="str_matches('^([A-Z]{2}|WORLD)$')")
+    return pa.Check.isin(codes, error=f"str_matches('{PARTNER_PATTERN}')")
 
 
 def _finite() -> pl.Expr:

@@ -13,12 +13,11 @@ import pandera.polars as pa
 import polars as pl
 
 from reewatch.contracts import register
-from reewatch.contracts.base import MAX_MAGNITUDE, RowRule, TableContract, within_magnitude
+from reewatch.contracts.base import MAX_MAGNITUDE, PARTNER_PATTERN, RowRule, TableContract, within_magnitude
 
 EDITION_PATTERN = r"^MCS\d{4}$"
 FIRST_YEAR, LAST_YEAR = 1990, 2100
 CLAIM_BASES = ("month", "ytd", "year")
-PARTNER_PATTERN = r"^([A-Z]{2}|WORLD)$"
 _MONTH_PERIOD = r"^\d{4}-(0[1-9]|1[0-2])$"
 _YEAR_PERIOD = r"^\d{4}$"
 
