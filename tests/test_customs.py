@@ -48,6 +48,26 @@ def test_detailed_partner_names_are_found_as_printed_or_folded(tmp_path: Path) -
     assert rows["partner_name"].to_list()[2] == "United\tStates"  # as printed, trimmed of spaces only
 
 
+def test_padded_and_separated_cells_type_as_their_clean_spelling(tmp_path: Path) -> None:
+    # Cells are cleaned only where they need it (polars skips the cleaning for a batch with none): a padded or
+    # separated cell types as its clean spelling, and the clean line beside it is left as it was.
+    header = "数据年月,商品编码,商品名称,贸易伙伴编码,贸易伙伴名称,贸易方式,第一数量,第一计量单位,第二数量,第二计量单位,美元"
+    clean = "202507,8505111000,稀土永磁体,502,美国,一般贸易,1200,千克,,,5000"
+    padded = '" 202507 ", 8505.11.1000 ," 稀土永磁体 ",502," 美国 "," 一般贸易 "," 1,200 "," KG ",,," 5,000"'
+    path = tmp_path / "padded.csv"
+    path.write_text(f"{header}\n{clean}\n{padded}\n", encoding="utf-8")
+    parsed = parse_release_file(path, path.name)
+    try:
+        rows = next(iter(parsed.batches())).sort("source_row", "measure")
+    finally:
+        parsed.close()
+    typed = ["series_id", "commodity", "hs_code", "period", "partner", "partner_name", "trade_mode", "measure", "value"]
+    line_2, line_3 = (rows.filter(pl.col("source_row") == line)[typed].rows() for line in ("2", "3"))
+    assert line_2 == line_3
+    assert [row[-1] for row in line_3] == [1.2, 5000.0]  # quantity_t, value_usd
+    assert rows["published_value"].to_list() == ["1200", "5000", " 1,200 ", " 5,000"]  # as printed
+
+
 def test_cny_and_usd_files_merge_into_one_observation_set(tmp_path: Path) -> None:
     with loaded_lake(tmp_path / "lake", *sorted(DETAILED.glob("*.csv"))) as con:
         july = con.execute(
