@@ -63,6 +63,28 @@ def test_each_rule_catches_its_row() -> None:
     assert passed["source_row"].to_list() == ["5"]
 
 
+def test_the_number_rules_name_only_the_numbers_that_break_them() -> None:
+    # The rules test the number first and the measure only where the number could break them: NaN (which polars
+    # orders above every number), infinities, nulls and the bounds themselves each get their own verdict. An
+    # infinity breaks plausible_magnitude (and number_parses), not the sign rules.
+    values = [None, float("nan"), float("inf"), float("-inf"), 1e15, -1e15, 1e14, -100.0, -100.5, -1.0]
+    rows = [
+        _row(source_row=str(i), series_id="gacc_hs:1", measure=measure, value=value)
+        for i, (value, measure) in enumerate((v, m) for v in values for m in ("value_usd", "yoy_value_pct"))
+    ]
+    _, violations = check_observations(_frame(rows))
+    broken = {(rows[int(v.source_row)]["value"], rows[int(v.source_row)]["measure"], v.rule) for v in violations}
+    magnitude = {(value, measure) for value, measure, rule in broken if rule == "plausible_magnitude"}
+    too_large = (float("inf"), float("-inf"), 1e15, -1e15)
+    assert magnitude == {(v, m) for v in too_large for m in ("value_usd", "yoy_value_pct")}
+    assert {(value, measure) for value, measure, rule in broken if rule == "non_negative"} == {
+        (v, "value_usd") for v in (-1e15, -100.0, -100.5, -1.0)
+    }
+    assert {(value, measure) for value, measure, rule in broken if rule == "pct_at_least_minus_100"} == {
+        (v, "yoy_value_pct") for v in (-1e15, -100.5)
+    }
+
+
 def test_a_row_breaking_several_rules_is_told_each_once_eagerly_and_from_a_file(tmp_path: Path) -> None:
     # Pandera checks the row rules as one check; which of them a failing row breaks is told from the row itself.
     frame = _frame(
