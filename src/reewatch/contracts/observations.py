@@ -63,8 +63,8 @@ def _number_parses() -> pl.Expr:
 
 
 # The rules below test the number first and the measure's text only where the number could break them: polars
-# skips a when-branch for a batch where its condition holds nowhere (a detailed export's 20M rows: the row rules
-# 0.64 -> 0.43 s on a slow machine, with within_magnitude's single comparison).
+# skips a when-branch for a batch where its condition holds nowhere (a detailed export's 20M long rows: the row rules
+# 0.96 -> 0.68 s on a slow machine, with within_magnitude's single comparison).
 def _non_negative() -> pl.Expr:
     negative = pl.col("value") < 0
     return pl.when(negative).then(~(pl.col("measure").is_in(LEVELS) & _finite()).fill_null(False)).otherwise(True)
