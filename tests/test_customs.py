@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from datetime import date
 from pathlib import Path
 
 import polars as pl
@@ -66,6 +67,21 @@ def test_padded_and_separated_cells_type_as_their_clean_spelling(tmp_path: Path)
     assert line_2 == line_3
     assert [row[-1] for row in line_3] == [1.2, 5000.0]  # quantity_t, value_usd
     assert rows["published_value"].to_list() == ["1200", "5000", " 1,200 ", " 5,000"]  # as printed
+
+
+def test_a_period_reads_as_six_digits_or_year_dash_month_and_nothing_looser(tmp_path: Path) -> None:
+    header = "数据年月,商品编码,商品名称,贸易伙伴编码,贸易伙伴名称,贸易方式,第一数量,第一计量单位,第二数量,第二计量单位,美元"
+    periods = ["202508", "2025-8", "2025-08", "20258", "+20258", "2025 8", "202513", "2025-08-01", "2025/08"]
+    lines = [f"{period},8505111000,稀土永磁体,502,美国,一般贸易,1200,千克,,,5000" for period in periods]
+    path = tmp_path / "periods.csv"
+    path.write_text("\n".join([header, *lines]) + "\n", encoding="utf-8")
+    parsed = parse_release_file(path, path.name)
+    try:
+        rows = next(iter(parsed.batches())).filter(pl.col("measure") == "quantity_t")
+    finally:
+        parsed.close()
+    read = dict(zip(periods, rows.sort(pl.col("source_row").cast(int))["period"], strict=True))
+    assert read == {p: date(2025, 8, 1) if p in ("202508", "2025-8", "2025-08") else None for p in periods}
 
 
 def test_cny_and_usd_files_merge_into_one_observation_set(tmp_path: Path) -> None:

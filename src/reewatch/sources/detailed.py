@@ -260,10 +260,7 @@ def _typed_pairs(export: _Export) -> pl.LazyFrame:
         series_id=series,
         commodity=_trimmed("commodity"),
         hs_code=hs,
-        period=pl.when(period.str.contains("^[0-9]{6}$"))
-        .then(period.str.strptime(pl.Date, "%Y%m", strict=False))
-        .when(period.str.contains("^[0-9]{4}-[0-9]{1,2}$"))
-        .then((period + "-01").str.strptime(pl.Date, "%Y-%m-%d", strict=False)),
+        period=_month(period),
         basis=pl.lit("month"),
         partner=pl.coalesce(as_printed, _lookup(folded, partners)),
         partner_name=partner_name,
@@ -299,6 +296,15 @@ def _trimmed(column: str) -> pl.Expr:
     """A cell without the spaces at its ends."""
     cell = pl.col(column)
     return _cleaned_where(cell.str.starts_with(" ") | cell.str.ends_with(" "), cell.str.strip_chars(" "), cell)
+
+
+def _month(period: pl.Expr) -> pl.Expr:
+    """A month printed as 202508 (or 2025-08, 2025-8), as its first day; null when it is none. polars reads
+    `%Y%m` as exactly six digits, and only a cell that does not read so is tried as `YYYY-M`."""
+    yyyymm = period.str.strptime(pl.Date, "%Y%m", strict=False)
+    dashed = pl.when(period.str.contains("^[0-9]{4}-[0-9]{1,2}$")).then(period + "-01")
+    dashed_month = dashed.str.strptime(pl.Date, "%Y-%m-%d", strict=False)
+    return _cleaned_where(yyyymm.is_null() & period.is_not_null(), dashed_month, yyyymm)
 
 
 def _number(text: pl.Expr) -> pl.Expr:
