@@ -7,6 +7,10 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 # Installed packages get their bytecode at install, as pip and the worker image (infra/Dockerfile) do: without it
 # every process compiles what it imports, each time where PYTHONDONTWRITEBYTECODE is set (importing GX: 6.0 → 3.1 s).
 export UV_COMPILE_BYTECODE := 1
+# Tests run in one process per core (pytest-xdist; at most 4, as each starts its own Prefect server and moto's S3),
+# an idle process taking queued tests from a busy one. TEST_PROCESSES=0 runs them all in one process.
+TEST_PROCESSES ?= auto
+PYTEST := $(PY) -m pytest --numprocesses=$(TEST_PROCESSES) --maxprocesses=4 --dist=worksteal
 
 .PHONY: setup run test chaos lint bench clean audit
 
@@ -26,11 +30,11 @@ test: setup
 	@# The report's tests render in Debian's chromium; without root they are skipped locally (CI always has it).
 	@command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium fonts-liberation) \
 		|| echo "chromium could not be installed: the report rendering tests will be skipped"
-	$(PY) -m pytest
+	$(PYTEST)
 
 # Storage faults, killed runs and concurrent runs through the real command (tests marked chaos; a few minutes).
 chaos: setup
-	$(PY) -m pytest -m chaos
+	$(PYTEST) -m chaos
 
 lint: setup
 	.venv/bin/ruff check src flows tests scripts benchmarks
