@@ -411,6 +411,44 @@ def test_importing_the_gate_does_not_import_great_expectations() -> None:
     assert done.stdout.strip() == "False"
 
 
+def test_gx_gathers_an_expectations_kwargs_as_before_building_its_configuration_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """reewatch.gx_tuning: the same kwargs as GX's own methods give, for every expectation of the suites, from one
+    configuration built per gathering instead of one per keyword."""
+    import great_expectations as gx
+    import great_expectations.expectations.expectation as gx_expectation
+
+    from reewatch import gx_tuning
+
+    assert gx_tuning.speed_up_kwargs(), f"GX {gx.__version__} is not {gx_tuning.GX_VERSION}: look at gx_tuning again"
+    built = []
+
+    class Counted(gx_expectation.ExpectationConfiguration):  # type: ignore[misc]
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            built.append(1)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(gx_expectation, "ExpectationConfiguration", Counted)
+    suites = [gx.ExpectationSuite(**bind_suite(suite, TODAY)) for suite in load_suites().values()]
+    expectations = [expectation for suite in suites for expectation in suite.expectations]
+
+    def gathered() -> tuple[list[tuple[dict[str, object], ...]], int]:
+        built.clear()
+        kwargs = [(e._get_runtime_kwargs(), e._get_success_kwargs(), e._get_domain_kwargs()) for e in expectations]
+        return kwargs, len(built)
+
+    tuned, tuned_builds = gathered()
+    with monkeypatch.context() as as_gx_ships:  # GX's own property and methods, for this block
+        as_gx_ships.setattr(gx_expectation.Expectation, "configuration", gx_tuning._built)
+        for name in gx_tuning.KWARG_METHODS:
+            as_gx_ships.setattr(gx_expectation.Expectation, name, getattr(gx_expectation.Expectation, name).__wrapped__)
+        shipped, shipped_builds = gathered()
+    assert tuned == shipped
+    assert tuned_builds == 3 * len(expectations)  # one per gathering
+    assert shipped_builds > 5 * tuned_builds
+
+
 def test_the_gx_worker_shares_the_suites_between_two_processes_by_their_expectations(tmp_path: Path) -> None:
     from datetime import datetime
 

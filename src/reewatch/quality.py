@@ -327,6 +327,9 @@ def load_gx() -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
 
     import reewatch.gx_duckdb  # noqa: F401
+    from reewatch.gx_tuning import speed_up_kwargs
+
+    speed_up_kwargs()
 
 
 def _validate_in_worker(
