@@ -3,6 +3,7 @@ with a second process reading the published catalog as an analyst would."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import time
@@ -130,18 +131,20 @@ def test_same_file_twice_is_ingested_once_and_nothing_new_changes_nothing(cli, t
     assert (lake / "catalog.duckdb").read_bytes() == catalog_before
     assert sorted(p.name for p in (lake / "published").iterdir()) == versions_before
     # The GX worker each ingest started (used by the first, not by the duplicate's) ended with its run.
-    assert gx_workers() == []
+    assert gx_workers(os.environ["REEWATCH_STATE_DIR"]) == []
 
 
-def gx_workers() -> list[str]:
-    """The command lines of every GX worker process on this machine."""
+def gx_workers(state_dir: str) -> list[str]:
+    """The command lines of the GX worker processes on this machine started by runs with this state folder (each
+    test has its own: other test processes' runs may have workers of their own meanwhile)."""
     found = []
-    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+    for process in Path("/proc").glob("[0-9]*"):
         try:
-            text = cmdline.read_bytes().replace(b"\0", b" ").decode()
+            text = (process / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            environment = (process / "environ").read_bytes().split(b"\0")
         except OSError:  # the process ended meanwhile
             continue
-        if "reewatch.gx_worker" in text:
+        if "reewatch.gx_worker" in text and f"REEWATCH_STATE_DIR={state_dir}".encode() in environment:
             found.append(text)
     return found
 
