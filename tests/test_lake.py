@@ -130,6 +130,28 @@ def test_a_large_file_is_archived_into_a_local_lake_with_direct_io_byte_for_byte
         assert not lake_module._copy_direct(source, out)  # small files go through the page cache, as before
 
 
+def test_a_file_landed_with_a_hashing_thread_keeps_its_digest_until_it_changes(tmp_path: Path) -> None:
+    """`reewatch ingest` hashes what it lands beside Prefect's import; the run takes that digest, unless the file
+    has been written since (then it reads it again)."""
+    import hashlib
+    from concurrent.futures import ThreadPoolExecutor
+
+    from reewatch.lake import sha256_file
+    from reewatch.landing import land_file
+
+    lake = open_lake(str(tmp_path / "lake"))
+    source = tmp_path / "export.csv"
+    source.write_bytes(b"period,value\n202508,1\n" * 1000)
+    with ThreadPoolExecutor(1) as hashing:
+        key = land_file(lake, source, tmp_path / "work", hashing=hashing)
+        landed = tmp_path / "lake" / key
+        assert sha256_file(landed) == hashlib.sha256(source.read_bytes()).hexdigest()
+    time.sleep(0.05)  # past the file clock's tick (a few ms): a write within it would keep the file's times
+    landed.write_bytes(b"period,value\n202509,2\n" * 1000)  # the same size, in place: the same inode
+    assert sha256_file(landed) == hashlib.sha256(landed.read_bytes()).hexdigest()
+    assert sha256_file(landed) != hashlib.sha256(source.read_bytes()).hexdigest()
+
+
 def test_list_recursive_sorted_and_skips_temp_files(lake: Lake) -> None:
     for key in ["b/2.txt", "a/z.txt", "a/sub/deep/1.txt", "top.txt", "ab.txt"]:
         lake.write_bytes(key, key.encode())

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
+from concurrent.futures import Executor
 from pathlib import Path
 
 from reewatch.config import Settings
-from reewatch.lake import Lake, open_lake, sha256_file
+from reewatch.lake import Lake, hash_in_background, open_lake, sha256_file
 
 DEMO_MARKER = ".reewatch-demo"
 SAMPLE_SUFFIXES = {".csv", ".xlsx", ".xls", ".json"}
@@ -21,9 +22,10 @@ def samples_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "samples"
 
 
-def land_file(lake: Lake, path: Path, work_dir: Path, folder: str = "") -> str:
+def land_file(lake: Lake, path: Path, work_dir: Path, folder: str = "", hashing: Executor | None = None) -> str:
     """Put one file into landing/ under its own name, streaming (a detailed export can be gigabytes); a different
-    file already there under that name keeps its place and this one gets a content suffix."""
+    file already there under that name keeps its place and this one gets a content suffix. With `hashing`, a file
+    landed in a local lake is hashed there next, for the run of this process that takes it (hash_in_background)."""
     key = f"landing/{folder}{path.name}"  # only the file's own name: no '..' or folders from the user's side
     if lake.exists(key):
         digest = sha256_file(path)
@@ -32,15 +34,18 @@ def land_file(lake: Lake, path: Path, work_dir: Path, folder: str = "") -> str:
                 stem, dot, suffix = path.name.rpartition(".")
                 key = f"landing/{folder}{stem or suffix}-{digest[:8]}{dot}{suffix if stem else ''}"
     lake.write_file(key, path)
+    if hashing is not None and not lake.is_s3:
+        with lake.local_copy(key, work_dir) as landed:  # a local lake's own file: what the run will read
+            hash_in_background(landed, hashing)
     return key
 
 
-def land_files(settings: Settings, files: Iterable[Path]) -> list[str]:
+def land_files(settings: Settings, files: Iterable[Path], hashing: Executor | None = None) -> list[str]:
     lake = open_lake(settings.lake, settings.s3() if settings.is_s3 else None)
-    return [land_file(lake, path, settings.state_dir) for path in files]
+    return [land_file(lake, path, settings.state_dir, hashing=hashing) for path in files]
 
 
-def land_samples(settings: Settings) -> list[str]:
+def land_samples(settings: Settings, hashing: Executor | None = None) -> list[str]:
     """Every sample release, keeping its subfolder under landing/."""
     lake = open_lake(settings.lake, settings.s3() if settings.is_s3 else None)
     root = samples_dir()
@@ -48,5 +53,5 @@ def land_samples(settings: Settings) -> list[str]:
     for path in sorted(root.rglob("*")):
         if path.is_file() and path.suffix.lower() in SAMPLE_SUFFIXES:
             folder = "/".join(path.relative_to(root).parts[:-1])
-            keys.append(land_file(lake, path, settings.state_dir, f"{folder}/" if folder else ""))
+            keys.append(land_file(lake, path, settings.state_dir, f"{folder}/" if folder else "", hashing))
     return keys
