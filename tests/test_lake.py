@@ -152,6 +152,27 @@ def test_a_file_landed_with_a_hashing_thread_keeps_its_digest_until_it_changes(t
     assert sha256_file(landed) != hashlib.sha256(source.read_bytes()).hexdigest()
 
 
+def test_a_landed_file_whose_hashing_was_cancelled_is_hashed_when_asked(tmp_path: Path) -> None:
+    """A run that stops early cancels the digests not yet started; asking for one later reads the file."""
+    import hashlib
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from reewatch.lake import sha256_file
+    from reewatch.landing import land_file
+
+    lake = open_lake(str(tmp_path / "lake"))
+    source = tmp_path / "export.csv"
+    source.write_bytes(b"period,value\n202510,3\n" * 100)
+    busy = threading.Event()
+    with ThreadPoolExecutor(1) as hashing:
+        hashing.submit(busy.wait)  # the thread is taken: the file's hashing waits behind it
+        key = land_file(lake, source, tmp_path / "work", hashing=hashing)
+        hashing.shutdown(wait=False, cancel_futures=True)
+        busy.set()
+    assert sha256_file(tmp_path / "lake" / key) == hashlib.sha256(source.read_bytes()).hexdigest()
+
+
 def test_list_recursive_sorted_and_skips_temp_files(lake: Lake) -> None:
     for key in ["b/2.txt", "a/z.txt", "a/sub/deep/1.txt", "top.txt", "ab.txt"]:
         lake.write_bytes(key, key.encode())

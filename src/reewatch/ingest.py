@@ -154,9 +154,9 @@ def ingest_landed(
 
     The file is hashed in a thread while the parsers import (unless `reewatch ingest` hashed it as it landed it:
     lake.hash_in_background), and the copy to raw/ (for a large export, about a second of disk, or seconds of
-    network) runs in that thread while the file stages. Nothing is committed before
-    the copy is done, and until the commit marks it seen the landing file still holds the bytes: a crash in between
-    loses nothing, and the next run takes the file again."""
+    network) runs in that thread while the file stages. Nothing is committed before the copy is done, and until the
+    commit marks it seen the landing file still holds the bytes: a crash in between loses nothing, and the next run
+    takes the file again."""
     with lake.local_copy(obj.key, work_dir) as path, ThreadPoolExecutor(1, thread_name_prefix="archive") as pool:
         hashing = pool.submit(sha256_file, path)
         load_parsers()  # meanwhile, on this thread (1 GB: 0.7 s of hashing beside 0.5 s of imports)

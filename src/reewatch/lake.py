@@ -66,7 +66,9 @@ _HASHED: dict[tuple[int, ...], Future[str]] = {}
 
 def sha256_file(path: Path) -> str:
     hashed = _HASHED.get(_identity(path))
-    return hashed.result() if hashed is not None else _sha256(path)
+    if hashed is None or hashed.cancelled():  # not hashed here, or a run that stopped early cancelled it
+        return _sha256(path)
+    return hashed.result()
 
 
 def hash_in_background(path: Path, pool: Executor) -> None:
