@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import boto3
@@ -20,9 +23,11 @@ from reewatch.lake import (
     LocalLake,
     S3Settings,
     open_lake,
+    sha256_file,
     sha256_hex,
 )
 from reewatch.lake_s3 import S3Lake
+from reewatch.landing import land_file
 
 BAD_KEYS = [
     "",
@@ -133,12 +138,6 @@ def test_a_large_file_is_archived_into_a_local_lake_with_direct_io_byte_for_byte
 def test_a_file_landed_with_a_hashing_thread_keeps_its_digest_until_it_changes(tmp_path: Path) -> None:
     """`reewatch ingest` hashes what it lands beside Prefect's import; the run takes that digest, unless the file
     has been written since (then it reads it again)."""
-    import hashlib
-    from concurrent.futures import ThreadPoolExecutor
-
-    from reewatch.lake import sha256_file
-    from reewatch.landing import land_file
-
     lake = open_lake(str(tmp_path / "lake"))
     source = tmp_path / "export.csv"
     source.write_bytes(b"period,value\n202508,1\n" * 1000)
@@ -154,13 +153,6 @@ def test_a_file_landed_with_a_hashing_thread_keeps_its_digest_until_it_changes(t
 
 def test_a_landed_file_whose_hashing_was_cancelled_is_hashed_when_asked(tmp_path: Path) -> None:
     """A run that stops early cancels the digests not yet started; asking for one later reads the file."""
-    import hashlib
-    import threading
-    from concurrent.futures import ThreadPoolExecutor
-
-    from reewatch.lake import sha256_file
-    from reewatch.landing import land_file
-
     lake = open_lake(str(tmp_path / "lake"))
     source = tmp_path / "export.csv"
     source.write_bytes(b"period,value\n202510,3\n" * 100)
