@@ -114,3 +114,16 @@ def test_results_go_to_the_end_of_their_section_and_keep_the_others(tmp_path: Pa
         text.index("How it is measured.") < text.index("### run 1") < text.index("### run 2") < text.index("## Later")
     )
     assert "| old row |" in text and text.endswith("## Later\n\nkept\n")
+
+
+def test_margin_is_the_extra_time_of_b_over_the_extra_time_of_a() -> None:
+    def sizes(rows: int, a: list[float], b: list[float]) -> run.Comparison:
+        return run.Comparison(rows, 1.0, {"a": [run.Sample(s, 1.0) for s in a], "b": [run.Sample(s, 1.0) for s in b]})
+
+    small, large = sizes(1_000_000, [0.5, 0.7, 0.6], [8.0, 7.0, 9.0]), sizes(10_000_000, [6.6, 7.0, 6.4], [20.0, 19.0])
+    # Medians: a 0.6 → 6.6 s, b 8.0 → 19.5 s: 11.5 s more for b against 6.0 s more for a, in either order given.
+    for given in ([small, large], [large, small]):
+        row = "".join(run._margin(given))
+        assert "from 1,000,000 to 10,000,000 rows" in row and "| 1.92 (11.5 s / 6.0 s) |" in row, row
+    assert run._margin([large]) == []
+    assert run._margin([large, sizes(20_000_000, [6.0], [30.0])]) == []  # a no slower at twice the rows: no margin
