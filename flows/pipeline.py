@@ -85,8 +85,9 @@ def quality_gate(
     report_uri: str,
     gx: GxWorker | None,
     meanwhile: Callable[[], object],
+    template_cache: Path,
 ) -> GateResult:
-    gate = run_gate(con, run_id, docs_dir, worker=gx, meanwhile=meanwhile)
+    gate = run_gate(con, run_id, docs_dir, worker=gx, meanwhile=meanwhile, template_cache=template_cache)
     create_markdown_artifact(markdown=gate_markdown(gate, report_uri), key="reewatch-quality-gate",
                              description=gate.summary())  # fmt: skip
     return gate
@@ -234,7 +235,8 @@ def reewatch_run(
             logger.info("running the quality gate")
             # No worker when this run only publishes what a killed run loaded: the gate then imports GX itself.
             gate = quality_gate(con, run_id, docs_dir, store.uri(f"reports/{run_id}/index.html"), warmup.gx_worker(),
-                                lambda: drawing.append(figures_in_background(con)))  # fmt: skip
+                                lambda: drawing.append(figures_in_background(con)),
+                                settings.state_dir / "cache" / "gx-templates")  # fmt: skip
             figures = drawing[0] if drawing else None
             summary.quality = gate.to_dict()
             if gate.blocked:

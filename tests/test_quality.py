@@ -4,6 +4,7 @@ per severity path (pass, warnings only, blocked), plus results rows, offline Dat
 from __future__ import annotations
 
 import logging
+import re
 import subprocess
 import sys
 import tempfile
@@ -208,7 +209,7 @@ def test_a_gx_worker_gives_the_same_verdict_and_a_dead_one_leaves_the_gate_to_th
         here = run_gate(con, "run-here", tmp_path / "here", today=late, record=False, meanwhile=meanwhile("here"))
         worker = GxWorker()
         there = run_gate(con, "run-there", tmp_path / "there", today=late, record=False, worker=worker,
-                         meanwhile=meanwhile("there"))  # fmt: skip
+                         meanwhile=meanwhile("there"), template_cache=tmp_path / "templates")  # fmt: skip
         dead = GxWorker()
         dead.stop()
         with caplog.at_level(logging.WARNING, logger="reewatch.quality"):
@@ -447,6 +448,30 @@ def test_gx_gathers_an_expectations_kwargs_as_before_building_its_configuration_
     assert tuned == shipped
     assert tuned_builds == 3 * len(expectations)  # one per gathering
     assert shipped_builds > 5 * tuned_builds
+
+
+def test_the_data_docs_keep_their_compiled_templates_for_the_next_gates(tmp_path: Path) -> None:
+    """reewatch.gx_tuning: GX compiles the Data Docs' templates for every build; given a folder (a run's state
+    folder) each is compiled once there, and the next gates load it and render the same pages."""
+    cache = tmp_path / "templates"
+    with loaded_lake(tmp_path / "lake", *HEADLINE) as con:
+        run_gate(con, "run-x", tmp_path / "plain", today=TODAY, record=False)
+        run_gate(con, "run-x", tmp_path / "cold", today=TODAY, record=False, template_cache=cache)
+        compiled = {page.name: page.stat().st_mtime_ns for page in cache.iterdir()}
+        run_gate(con, "run-x", tmp_path / "warm", today=TODAY, record=False, template_cache=cache)
+
+    assert len(compiled) >= 10 and all(name.startswith("__jinja2_") for name in compiled), compiled
+    assert {page.name: page.stat().st_mtime_ns for page in cache.iterdir()} == compiled  # loaded, none compiled anew
+
+    def rendered(docs: Path) -> dict[str, str]:  # each page, without what differs from build to build
+        def same(text: str) -> str:
+            text = re.sub(r"\d{8}T\d{6}\.\d{6}Z|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", "<time>", text)
+            return re.sub(r"[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}", "<element id>", text)
+
+        return {same(str(page.relative_to(docs))): same(page.read_text()) for page in docs.rglob("*.html")}
+
+    plain = rendered(tmp_path / "plain")
+    assert len(plain) >= 1 + 2 * len(CURATED) and rendered(tmp_path / "warm") == plain == rendered(tmp_path / "cold")
 
 
 def test_the_gx_worker_shares_the_suites_between_two_processes_by_their_expectations(tmp_path: Path) -> None:

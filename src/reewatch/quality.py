@@ -235,6 +235,7 @@ class Validation:
     run_id: str
     checked_at: datetime
     docs_dir: Path  # where the Data Docs are built
+    template_cache: Path | None = None  # where their compiled templates are kept from run to run (gx_tuning)
 
 
 def run_gate(
@@ -249,6 +250,7 @@ def run_gate(
     record: bool = True,
     worker: GxWorker | None = None,
     meanwhile: Callable[[], object] = lambda: None,
+    template_cache: Path | None = None,
 ) -> GateResult:
     """Validate the curated tables against their suites inside DuckDB, record one `quality_results` row per
     expectation (and refresh `curated.quality_results`), and build offline Data Docs under `docs_dir`.
@@ -258,7 +260,8 @@ def run_gate(
     in UTC) is the date freshness and future-period checks compare against. `suites` limits the run to some suites.
     `meanwhile` is called once the validation is under way: with a `worker`, as soon as it holds its snapshot of
     the tables, so that what the caller does beside the gate (a run draws its report's charts) never delays that
-    copy; without one, just before validating here.
+    copy; without one, just before validating here. `template_cache` is a folder where the Data Docs' compiled
+    templates are kept for the next gates (without it, each build compiles them again).
     """
     started = time.monotonic()
     today = today or datetime.now(UTC).date()
@@ -292,7 +295,7 @@ def run_gate(
                     Outcome(name, table, f"table {schema}.{table} exists", "table_exists", "error", False, None,
                             "table missing", "A curated table without data cannot be checked or published.")
                 )  # fmt: skip
-        job = Validation(present, schema, run_id, checked_at, docs_dir)
+        job = Validation(present, schema, run_id, checked_at, docs_dir, template_cache)
         docs_built: Callable[[], Path | None] | None = None
         if worker is not None:
             validated, docs_built, seconds = _validate_in_worker(worker, con, tables, job, meanwhile)
@@ -407,8 +410,10 @@ def _validate(
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     from reewatch.gx_duckdb import DuckDBCursors, close_gx, enable_duckdb
+    from reewatch.gx_tuning import cache_compiled_templates
 
     seconds["import"] = round(time.monotonic() - clock, 3)
+    cache_compiled_templates(job.template_cache)
     clock = time.monotonic()
     enable_duckdb()
     context = gx.get_context(mode="ephemeral")
