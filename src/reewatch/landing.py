@@ -34,10 +34,8 @@ def land_file(lake: Lake, path: Path, work_dir: Path, folder: str = "", hashing:
                 stem, dot, suffix = path.name.rpartition(".")
                 key = f"landing/{folder}{stem or suffix}-{digest[:8]}{dot}{suffix if stem else ''}"
     lake.write_file(key, path)
-    if hashing is not None and not lake.is_s3:
-        # A local lake's local_copy is the landed file itself (no copy to remove), which the run will read.
-        with lake.local_copy(key, work_dir) as landed:
-            hash_in_background(landed, hashing)
+    if hashing is not None and not lake.is_s3:  # a local lake's uri is the landed file's path, which the run reads
+        hash_in_background(Path(lake.uri(key)), hashing)
     return key
 
 
