@@ -101,6 +101,20 @@ def test_the_kept_detail_is_the_pairs_without_quarantined_lines_and_the_readme_q
     assert by_cny[0][1:] == ("8541430000", "NL", 1200.0, 98000000.0)
 
 
+def test_an_export_of_the_named_series_alone_keeps_its_lines_too_and_other_layouts_keep_none(tmp_path: Path) -> None:
+    lake = tmp_path / "lake"
+    magnets = ROOT / "samples" / "detailed" / "2025_magnets_8505111000_usd.csv"  # 8505111000 only, by trade mode
+    headline = ROOT / "samples" / "headline" / "2025-06_major_exports_usd.csv"
+    with loaded_lake(lake, magnets, headline) as con:
+        releases = dict(con.execute("SELECT file_name, release_id FROM releases").fetchall())
+        lines = con.execute("SELECT rows_in FROM releases WHERE file_name = ?", [magnets.name]).fetchone()[0]  # type: ignore[index]
+    kept = sorted((lake / "_state" / "observations").glob("*.parquet"))
+    assert [path.stem for path in kept] == [releases[magnets.name]]
+    detail = pl.read_parquet(kept[0])
+    assert detail.height == lines > 0 and set(detail["series_id"]) == {"gacc_magnets_850511"}
+    assert detail["trade_mode"].null_count() == 0  # the line's detail the warehouse sums away
+
+
 def test_a_run_rewrites_the_long_kept_detail_of_an_older_reewatch_as_pairs_once(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     lake = tmp_path / "lake"
     with loaded_lake(lake, MIXED) as con:

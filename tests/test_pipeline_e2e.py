@@ -49,6 +49,13 @@ def test_demo_publishes_a_catalog_a_second_process_can_query(cli, tmp_path: Path
     assert rows[0][:3] == ("2025-02-01", "jan_feb", 8511.0)
     assert rows[1][2:] == (32569.0, 32.02, True, "2023-03-01")  # June 2025: the record of the bundle
     assert rows[2][4:] == (False, "2025-07-01")  # July tops nothing: it is highest only since itself
+    # A month without a quantity (cars, phones: counted in units, not tonnes) is no record and tops nothing.
+    without_quantity = query_catalog(
+        str(lake / "catalog.duckdb"),
+        "SELECT count(*), count(is_record), count(highest_since) FROM ree.exports_monthly "
+        "WHERE quantity_t IS NULL AND period_kind = 'month'",
+    )
+    assert without_quantity[0][0] > 0 and without_quantity[0][1:] == (0, 0)
     # Magnets by destination from the detailed exports (CNY and USD files merged), and the bulletin's revision.
     magnets = query_catalog(
         str(lake / "catalog.duckdb"),

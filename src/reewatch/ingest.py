@@ -296,18 +296,14 @@ def _keep_detail(
 ) -> None:
     """Keep a detailed export's observations, every HS code, as `_state/observations/<release>.parquet` (one row per
     line, its quantity and value side by side: reewatch.observation_pairs) without its quarantined rows; the
-    warehouse itself only takes the named series. Releases without other HS codes keep no such file. The stage's
-    file is kept as it is when no row is quarantined (the common case): a local lake hard-links it."""
-    from reewatch.sources.detailed import OTHER_HS_SERIES
-
+    warehouse itself only takes the named series. Every detailed export keeps one, even of the named series alone,
+    so that one query reads every line of every export (its trade mode is nowhere else); other layouts keep none.
+    The stage's file is kept as it is when no row is quarantined (the common case): a local lake hard-links it."""
     key = f"{DETAIL_PREFIX}{release_id}.parquet"
-    source = str(observations)
-    other_hs = con.execute(  # stops at the first such row
-        "SELECT EXISTS (SELECT 1 FROM read_parquet(?) WHERE series_id LIKE ? || '%')", [source, OTHER_HS_SERIES]
-    ).fetchone()
-    if not other_hs or not other_hs[0]:
+    if not observations.exists() or not is_paired(observations):  # only a detailed export is staged as pairs
         lake.delete(key)
         return
+    source = str(observations)
     if not bad:
         lake.adopt_file(key, observations)  # the stage's file is not written again, only removed with its folder
         return

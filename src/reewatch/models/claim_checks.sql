@@ -32,8 +32,8 @@
 -- column claimed_value: The reported figure in tonnes.
 -- column customs_value: The customs figure the claim is held against, in tonnes: of its own series for the same period, partner and basis, or for a press-only series of the GACC headline (gacc_rare_earths); NULL when there is none.
 -- column delta_pct: (claimed_value − customs_value) / customs_value in percent, two decimals; NULL without a customs figure.
--- column verdict: matches, matches_other_series, conflicts or no_data (rules in this table's description above).
--- column matched_series_id: The series whose figure the claim agrees with: series_id for matches, the other series for matches_other_series, NULL otherwise.
+-- column verdict: matches (its own series' figure agrees, within max(1 t, 0.1 %)); matches_other_series (another series' figure agrees: the press put one series' number under another's name; or the claim is of a series published only in the press, such as bloomberg_re_products, which customs figures cannot confirm: it is held against the GACC headline it is confused with); conflicts (its own series' figure disagrees and no other agrees); no_data (no figure to hold it against).
+-- column matched_series_id: The series the claimed figure belongs to: series_id for matches, the other series for matches_other_series (for a press-only series: gacc_rare_earths when the headline agrees, else its own series_id), NULL otherwise.
 WITH loaded AS (
     SELECT DISTINCT release_id FROM releases WHERE status IN ('loaded', 'partly_quarantined')
 ),

@@ -8,7 +8,7 @@
 -- column period: First day of the month; a Jan–Feb combined figure sits on February.
 -- column period_kind: month, or jan_feb for the combined two-month January–February figure.
 -- column partner: Destination as ISO 3166-1 alpha-2, or WORLD for the total.
--- column partner_name: Destination name as published (English).
+-- column partner_name: Destination name as published, in the release's language (Chinese in GACC's detailed exports); World for the total.
 -- column quantity_t: Exported quantity in tonnes (normalised from the published unit).
 -- column value_usd: Export value in US dollars, as published in USD (never converted from CNY).
 -- column value_cny: Export value in yuan, as published in CNY (never converted from USD).
@@ -17,8 +17,8 @@
 -- column mom_pct: Change on the previous month in percent, within this series and partner; NULL when either side is a Jan–Feb figure.
 -- column yoy_pct: Change on the same period a year earlier in percent, same series, partner and period kind.
 -- column share_of_world_pct: This partner's share of the series' WORLD quantity in the same period, percent.
--- column is_record: True when quantity_t is the highest of this series and partner in all monthly data up to this period.
--- column highest_since: First period of the run this value tops: the month after the last earlier higher value, or the series' first period.
+-- column is_record: True when quantity_t is higher than in every earlier month of this series and partner (a tie is no record); NULL for a Jan–Feb figure or a month without a quantity.
+-- column highest_since: First period of the run this value tops: the month after the last earlier higher value, or the series' first month with a quantity; NULL where is_record is.
 -- column vintage: Release kind of the figure shown: preliminary, bulletin, detailed, mirror.
 -- column published_on: Publication date of that release (estimated from the GACC calendar when the file does not say).
 -- column release_id: SHA-256 of the file the quantity figure came from (raw/<release_id> in the lake); without a quantity, of the latest file of the row.
@@ -94,11 +94,12 @@ records AS (
     FROM flows f
     LEFT JOIN flows e
       ON e.series_id = f.series_id AND e.partner = f.partner AND e.period < f.period AND e.period_kind = 'month'
-    WHERE f.period_kind = 'month'
+    WHERE f.period_kind = 'month' AND f.quantity_t IS NOT NULL
     GROUP BY f.series_id, f.period, f.partner
 ),
 first_month AS (
-    SELECT series_id, partner, min(period) AS first_period FROM flows WHERE period_kind = 'month' GROUP BY ALL
+    SELECT series_id, partner, min(period) AS first_period
+    FROM flows WHERE period_kind = 'month' AND quantity_t IS NOT NULL GROUP BY ALL
 )
 SELECT f.series_id,
        f.period,
@@ -119,8 +120,10 @@ SELECT f.series_id,
             THEN round(100 * (f.quantity_t / nullif(prev.quantity_t, 0) - 1), 2) END AS mom_pct,
        round(100 * (f.quantity_t / nullif(ly.quantity_t, 0) - 1), 2) AS yoy_pct,
        round(100 * f.quantity_t / nullif(w.world_quantity_t, 0), 2) AS share_of_world_pct,
-       CASE WHEN f.period_kind = 'month' THEN NOT coalesce(r.topped_before, false) END AS is_record,
-       CASE WHEN f.period_kind = 'month'
+       -- A month without a quantity (a commodity GACC gives in value only) is no record and tops nothing.
+       CASE WHEN f.period_kind = 'month' AND f.quantity_t IS NOT NULL
+            THEN NOT coalesce(r.topped_before, false) END AS is_record,
+       CASE WHEN f.period_kind = 'month' AND f.quantity_t IS NOT NULL
             THEN coalesce(CAST(r.last_higher + INTERVAL 1 MONTH AS DATE), fm.first_period) END AS highest_since,
        f.vintage,
        f.published_on,
