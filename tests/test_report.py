@@ -362,11 +362,46 @@ def test_run_summary_names_the_files_this_run_could_not_read(sample_facts: dict[
     assert every_file_read is not None and every_file_read[1] == str(sample_facts["run"]["files_in"])
 
 
-def test_blocked_run_says_blocked(sample_facts: dict[str, Any]) -> None:
-    facts = {**sample_facts, "run": {**sample_facts["run"], "status": "blocked", "published_version": None}}
-    page = render_html(facts)
+def test_blocked_run_says_blocked_and_that_its_figures_are_not_the_published_ones(sample_facts: dict[str, Any]) -> None:
+    run = {**sample_facts["run"], "status": "blocked", "published_version": None}
+    page = render_html({**sample_facts, "run": run, "current_publication": "20251101T000000Z-aaaaaa"})
     cell = re.search(r'<td id="published-version">(.*?)</td>', page, re.DOTALL)
     assert cell is not None and "blocked" in cell[1] and "previous publication stays" in cell[1]
+    assert "version 20251101T000000Z-aaaaaa" in cell[1]
+    # Above everything, and again over the key figures: these numbers failed the gate and readers do not see them.
+    alert = re.search(r'<div class="alert" id="not-published"[^>]*>(.*?)</div>', page, re.DOTALL)
+    assert alert is not None and page.index('id="not-published"') < page.index('id="run-summary"')
+    assert "still see version 20251101T000000Z-aaaaaa" in alert[1]
+    key_figures = page[page.index('id="key-figures"') : page.index('class="cards"')]
+    assert "Not published" in key_figures
+    first = render_html({**sample_facts, "run": run, "current_publication": None})
+    assert "still see nothing (no version is published yet)" in first
+    assert 'id="not-published"' not in render_html(sample_facts)  # a published run has no such warning
+
+
+def test_the_quarantine_count_is_the_releases_rows_quarantined(tmp_path: Path) -> None:
+    hostile = FIXTURES / "hostile"
+    with loaded_lake(tmp_path / "lake", hostile / "headline_bad_numbers.csv", hostile / "detailed_hostile_rows.csv") as con:
+        facts = gather(con, summary())
+        (set_aside,) = con.execute("SELECT sum(rows_quarantined) FROM releases").fetchone()  # type: ignore[misc]
+        publication = con.execute("SELECT count(*) FROM publications").fetchone()
+    assert facts["quarantined_rows"] == set_aside > 0
+    assert facts["quarantine_entries"] == len(facts["quarantine"]) >= set_aside  # a row is listed per rule it broke
+    assert publication == (0,) and facts["current_publication"] is None
+
+
+def test_quarantine_counts_rows_not_rules_and_says_when_it_lists_only_the_first(sample_facts: dict[str, Any]) -> None:
+    def entry(row: str, rule: str) -> dict[str, Any]:
+        return {"release_id": "r1", "file_name": "a.csv", "source_row": row, "rule": rule, "message": rule,
+                "raw_record": "{}"}  # fmt: skip
+
+    twice = [entry("5", "non_negative"), entry("5", "series_range"), entry("6", "non_negative")]
+    page = render_html({**sample_facts, "quarantine": twice, "quarantine_entries": 3, "quarantined_rows": 2})
+    assert "Quarantine (2 rows, " in page and "2 rows broke 3 rules between them" in page
+    assert 'id="quarantine-more"' not in page
+    listed = render_html({**sample_facts, "quarantine": twice, "quarantine_entries": 9000, "quarantined_rows": 8000})
+    more = re.search(r'<p class="muted" id="quarantine-more">(.*?)</p>', listed, re.DOTALL)
+    assert more is not None and "The first 3 of 9000" in more[1] and "quarantined_rows" in more[1]
 
 
 def test_quality_section_lists_suites_and_failing_expectations_with_example_rows(tmp_path: Path) -> None:
@@ -407,6 +442,8 @@ def test_quality_section_lists_suites_and_failing_expectations_with_example_rows
     section = page[page.index('id="quality"') : page.index('id="warnings"')]
     assert '<a href="data_docs/index.html">' in section
     assert "ytd identity holds within 2 t" in section and "gacc_rare_earths" in section and "12.5" in section
+    # Each reads as what was expected and what was found instead, the count said once.
+    assert "exports_monthly</strong>: expected “ytd identity holds within 2 t”, but found 1 offending row(s).</p>" in section
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in section and SCRIPT not in page
     assert '<span class="status failed">failed</span>' in section
     assert "Checks of this run" in section

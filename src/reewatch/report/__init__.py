@@ -26,6 +26,7 @@ REPORTS = "reports/"
 RECENT_SERIES = ("gacc_rare_earths", "gacc_magnets_850511")
 RECENT_MONTHS = 12
 EXAMPLE_ROWS = 5  # example offending rows shown per failing expectation
+LISTED_ROWS = 500  # rows a long list shows (quarantine, releases, revisions, claims); the catalog has every one
 # Published tables, the warehouse tables their lineage is read from, and the query giving their releases' ids.
 _LINEAGE: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ("exports_monthly", ("curated.exports_monthly",), "SELECT release_id FROM curated.exports_monthly"),
@@ -123,10 +124,19 @@ def gather(con: duckdb.DuckDBPyConnection, summary: RunSummary, figures: Figures
     return {
         "run": run,
         "data_docs": None,  # a relative link to the run's GX Data Docs (data_docs/index.html) when they exist
+        "current_publication": _current_publication(con),
         **(figures.facts if figures is not None else _figures(con)),
         "quality": _quality(con, summary.run_id, gate),
         "lineage": _lineage(con),
     }
+
+
+def _current_publication(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The version readers of the catalog see now: after a blocked run, still the one before it."""
+    if not _has_table(con, "main", "publications"):
+        return None
+    row = con.execute("SELECT max(version) FROM publications").fetchone()
+    return row[0] if row else None
 
 
 def _figures(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
@@ -171,28 +181,35 @@ def _figures(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
         WHERE partner = 'WORLD' AND series_id NOT LIKE 'gacc_commodity:%' ORDER BY series_id, period
         """,
     )
+    # One entry per row and rule a row broke (a row can break several): a hostile file can set aside a million
+    # rows, so the page lists the first LISTED_ROWS and counts them all.
     quarantine = _rows(
         con,
-        """
+        f"""
         SELECT q.release_id, r.file_name, q.source_row, q.rule, q.message, q.raw_record
         FROM curated.quarantined_rows q
         LEFT JOIN (SELECT DISTINCT release_id, file_name FROM curated.releases WHERE status <> 'duplicate') r
         USING (release_id)
-        ORDER BY r.file_name, q.source_row
-        """,
+        ORDER BY r.file_name, q.source_row, q.rule
+        LIMIT {LISTED_ROWS}
+        """,  # noqa: S608 - a constant
     )
+    counted = con.execute(
+        "SELECT count(*), count(DISTINCT (release_id, source_row)) FROM curated.quarantined_rows"
+    ).fetchone()
+    quarantine_entries, quarantined_rows = counted if counted else (0, 0)
     failed = _rows(
         con,
         "SELECT release_id, file_name, message FROM curated.releases WHERE status = 'failed' ORDER BY file_name",
     )
     releases = _rows(
         con,
-        """
+        f"""
         SELECT release_id, file_name, layout, vintage, status, rows_in, rows_loaded, rows_quarantined, message
-        FROM curated.releases ORDER BY ingested_at DESC, file_name LIMIT 500
-        """,
+        FROM curated.releases ORDER BY ingested_at DESC, file_name LIMIT {LISTED_ROWS}
+        """,  # noqa: S608 - a constant
     )
-    revisions = _rows(con, "SELECT * FROM curated.revisions ORDER BY series_id, period LIMIT 500")
+    revisions = _rows(con, f"SELECT * FROM curated.revisions ORDER BY series_id, period LIMIT {LISTED_ROWS}")  # noqa: S608
     warnings = _rows(
         con,
         """
@@ -231,13 +248,17 @@ def _figures(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
         ORDER BY w.country LIKE 'World%', w.mine_production_t_reo DESC NULLS LAST, w.country
         """,
     )
-    claim_checks = _rows(con, "SELECT * FROM curated.claim_checks ORDER BY series_id, period, basis LIMIT 500")
+    claim_checks = _rows(
+        con, f"SELECT * FROM curated.claim_checks ORDER BY series_id, period, basis LIMIT {LISTED_ROWS}"  # noqa: S608
+    )
     return {
         "key_figures": key_figures,
         "recent": recent,
         "commodities": commodities,
         "history": history,
         "quarantine": quarantine,
+        "quarantine_entries": quarantine_entries,
+        "quarantined_rows": quarantined_rows,
         "failed_files": failed,
         "releases": releases,
         "revisions": revisions,
@@ -397,6 +418,9 @@ def render_html(facts: dict[str, Any], charts: dict[str, str] | None = None) -> 
         "survey_metrics": [],
         "world_production": [],
         "claim_checks": [],
+        "current_publication": None,
+        "quarantine_entries": len(facts.get("quarantine", [])),
+        "quarantined_rows": len({(q.get("release_id"), q.get("source_row")) for q in facts.get("quarantine", [])}),
         "quality": {"run_id": None, "checked_at": None, "this_run": False, "suites": [], "failing": []},
         "lineage": [],
         **facts,
