@@ -34,7 +34,7 @@ import pytest
 from conftest import FIXTURES, SAMPLES, loaded_lake
 from reewatch.lake import open_lake
 from reewatch.report import RunSummary, gather, render_html, write_report
-from reewatch.report.charts import TOP_DESTINATIONS, destinations_spec, render_charts, safe_svg
+from reewatch.report.charts import TOP_DESTINATIONS, destinations_spec, render_charts, safe_svg, series_spec
 
 SCRIPT = "<script>alert(1)</script>"
 # A payload that would leave a trace in the DOM if it ever ran.
@@ -615,6 +615,25 @@ def test_demo_report_in_headless_chromium(cli, browser: DevTools, tmp_path: Path
     assert rendered.pdf_bytes > 10_000
     assert rendered.screenshot.stat().st_size > 10_000
     assert rendered.screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_series_first_month_is_no_record_to_mark(sample_facts: dict[str, Any]) -> None:
+    def month(series: str, period: date, quantity: float, record: bool) -> dict[str, Any]:
+        return {"series_id": series, "period": period, "period_kind": "month", "quantity_t": quantity,
+                "is_record": record}  # fmt: skip
+
+    history = [month("b", date(2025, 3, 1), 9.0, True), month("a", date(2025, 1, 1), 5.0, True),
+               month("a", date(2025, 2, 1), 7.0, True), month("b", date(2025, 2, 1), 1.0, True)]  # fmt: skip
+    spec = series_spec({"history": history})
+    assert spec is not None
+    marked = {(r["series"], r["period"]) for r in spec["data"]["values"] if r["record"] == "record month"}
+    assert marked == {("a", "2025-02-01"), ("b", "2025-03-01")}  # each series' first month is left unmarked
+
+    first = {**sample_facts["key_figures"][0], "is_record": True}
+    first["highest_since"] = first["period"]
+    card = render_html({**sample_facts, "key_figures": [first]})
+    cards = card[card.index('class="cards"') : card.index('id="latest"')]
+    assert "first month of data" in cards and '<span class="record">' not in cards
 
 
 def test_the_destinations_chart_draws_the_largest_and_one_bar_for_the_others() -> None:

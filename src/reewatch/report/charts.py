@@ -85,16 +85,21 @@ def safe_svg(svg: str) -> str | None:
 
 def series_spec(facts: Mapping[str, Any]) -> dict[str, Any] | None:
     """Each series' world quantity by month, one panel per series, record months marked."""
+    # A Jan–Feb figure covers two months: on a monthly line it would read as a spike.
+    history = facts.get("history") or []
+    months = [r for r in history if r.get("period_kind", "month") == "month" and r.get("quantity_t") is not None]
+    # A series' first month is the highest of its data only because nothing came before it: no record to mark.
+    first: dict[str, Any] = {}
+    for r in months:
+        first[r["series_id"]] = min(first.get(r["series_id"], r["period"]), r["period"])
     rows = [
         {
             "series": str(r["series_id"]),
             "period": _iso(r["period"]),
             "quantity_t": _number(r["quantity_t"]),
-            "record": "record month" if r.get("is_record") else "other month",
+            "record": "record month" if r.get("is_record") and r["period"] > first[r["series_id"]] else "other month",
         }
-        for r in facts.get("history") or []
-        # A Jan–Feb figure covers two months: on a monthly line it would read as a spike.
-        if r.get("period_kind", "month") == "month" and r.get("quantity_t") is not None
+        for r in months
     ]
     if not rows:
         return None
