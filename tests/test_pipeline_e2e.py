@@ -141,6 +141,23 @@ def test_same_file_twice_is_ingested_once_and_nothing_new_changes_nothing(cli, t
     assert gx_workers(os.environ["REEWATCH_STATE_DIR"]) == []
 
 
+def test_one_ingest_of_two_files_of_the_same_name_lands_both(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # GACC's downloads often share a name. The second file's landing compares it with the first, which the one
+    # landing thread had queued for hashing behind itself: that wait once hung the command for ever.
+    lake = tmp_path / "lake"
+    august, september = tmp_path / "aug" / "export.csv", tmp_path / "sep" / "export.csv"
+    for source, target in ((SAMPLES / "headline" / "2025-08_major_exports_usd.csv", august),
+                           (SAMPLES / "headline" / "2025-09_major_exports_usd.csv", september)):  # fmt: skip
+        target.parent.mkdir()
+        shutil.copy(source, target)
+    done = cli("ingest", str(august), str(september), str(august), "--lake", str(lake), timeout=120)
+    assert done.code == 0, done.output
+    landed = sorted(path.name for path in (lake / "landing").iterdir())
+    assert len(landed) == 2 and "export.csv" in landed, landed  # the second under a content suffix
+    releases = query_catalog(str(lake / "catalog.duckdb"), "SELECT status, count(*) FROM ree.releases GROUP BY ALL")
+    assert releases == [("loaded", 2)]
+
+
 def gx_workers(state_dir: str) -> list[str]:
     """The command lines of the GX worker processes on this machine started by runs with this state folder (each
     test has its own: other test processes' runs may have workers of their own meanwhile)."""

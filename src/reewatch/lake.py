@@ -19,6 +19,7 @@ import stat
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,7 +28,7 @@ from typing import IO, TYPE_CHECKING
 from reewatch.config import S3Settings
 
 if TYPE_CHECKING:
-    from concurrent.futures import Executor, Future
+    from concurrent.futures import Executor
 
 log = logging.getLogger(__name__)
 
@@ -65,10 +66,20 @@ _HASHED: dict[tuple[int, ...], Future[str]] = {}
 
 
 def sha256_file(path: Path) -> str:
-    hashed = _HASHED.get(_identity(path))
-    if hashed is None or hashed.cancelled():  # not hashed here, or a run that stopped early cancelled it
+    identity = _identity(path)
+    hashed = _HASHED.get(identity)
+    if hashed is not None and not hashed.cancel():  # being hashed, or hashed: its digest is coming
+        return hashed.result()
+    if hashed is None:  # not a file this process wrote
         return _sha256(path)
-    return hashed.result()
+    # Still queued (cancelled now: it may wait behind this very caller, as when `reewatch ingest` lands a second file
+    # of the same name on the one thread that hashes the first), or a run that stopped early cancelled it: hashed
+    # here, and kept for the run.
+    digest = _sha256(path)
+    done: Future[str] = Future()
+    done.set_result(digest)
+    _HASHED[identity] = done
+    return digest
 
 
 def hash_in_background(path: Path, pool: Executor) -> None:
