@@ -175,6 +175,7 @@ def reewatch_run(
             "INSERT INTO runs (run_id, command, started_at, status) VALUES (?, ?, ?, 'running')",
             [run_id, command, summary.started_at],
         ))  # fmt: skip
+        before_the_writer_closes.push(_failure_recorder(con, run_id))
         work_dir = warehouse.work_dir
         clear_leftover_stages(store, work_dir)  # what a killed run left; this run holds the lock now
         upgrade_kept_detail(store, con, work_dir)  # once per lake: an older reewatch kept long rows
@@ -281,3 +282,21 @@ def reewatch_run(
 
 def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+
+
+def _failure_recorder(con: duckdb.DuckDBPyConnection, run_id: str) -> Callable[..., bool]:
+    """An exit callback that marks the run failed, with what stopped it, when it ends on an error (an unknown
+    release id, storage): else the next run would find it 'running' and report it killed."""
+
+    def record(kind: type[BaseException] | None, error: BaseException | None, _trace: object) -> bool:
+        if error is not None:
+            why = str(error).strip().splitlines()[0] if str(error).strip() else kind.__name__ if kind else "error"
+            with contextlib.suppress(duckdb.Error):  # a warehouse that broke with the run stays as it is
+                con.execute(inline(
+                    "UPDATE runs SET status = 'failed', finished_at = ?, message = ? "
+                    "WHERE run_id = ? AND status = 'running'",
+                    [_now(), f"stopped: {why}"[:500], run_id],
+                ))  # fmt: skip
+        return False  # the error goes on to the command line, which says it and sets the exit code
+
+    return record

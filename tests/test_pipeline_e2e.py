@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import boto3
+import duckdb
 import pytest
 
 from conftest import FIXTURES, PLANTED_SECRET, SAMPLES, new_bucket, query_catalog, server_events
@@ -156,6 +157,33 @@ def test_one_ingest_of_two_files_of_the_same_name_lands_both(cli, tmp_path: Path
     assert len(landed) == 2 and "export.csv" in landed, landed  # the second under a content suffix
     releases = query_catalog(str(lake / "catalog.duckdb"), "SELECT status, count(*) FROM ree.releases GROUP BY ALL")
     assert releases == [("loaded", 2)]
+
+
+def test_status_while_a_run_writes_a_local_lake_shows_the_last_publication(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    lake = tmp_path / "lake"
+    assert cli("ingest", str(SAMPLES / "headline" / "2025-08_major_exports_usd.csv"), "--lake", str(lake)).code == 0
+    (release_id,) = query_catalog(str(lake / "catalog.duckdb"), "SELECT release_id FROM ree.releases")[0]
+    # What a run holds while it writes: the warehouse open for writing (DuckDB then refuses every other process)
+    # and the writer lock, naming it.
+    (lake / "_state" / "writer.lock").write_text("etl@host pid 4242 since 2026-12-01 04:00:00Z", encoding="utf-8")
+    writing = duckdb.connect(str(lake / "_state" / "warehouse.duckdb"))
+    try:
+        status = cli("status", "--lake", str(lake))
+    finally:
+        writing.close()
+    assert status.code == 0, status.output
+    assert "writing now: etl@host pid 4242" in status.stdout
+    assert "loaded" in status.stdout and "published: " in status.stdout and "Traceback" not in status.output
+    # Each release is listed by the id prefix `reewatch replay` takes.
+    assert f"  {str(release_id)[:12]}  loaded" in status.stdout
+
+    # A replay of an id the lake does not hold is a usage error, and its run is recorded as stopped by it (not left
+    # 'running' for the next run to report killed).
+    unknown = cli("replay", "0000deadbeef", "--lake", str(lake))
+    assert unknown.code == 2 and "release '0000deadbeef' is unknown" in unknown.stderr, unknown.output
+    after = cli("status", "--lake", str(lake))
+    assert "replay  failed       files    0  stopped: release '0000deadbeef' is unknown" in after.stdout, after.output
+    assert " running " not in after.stdout
 
 
 def gx_workers(state_dir: str) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -92,14 +93,17 @@ def test_s3_writer_lock_and_stale_lease(s3_endpoint: str, monkeypatch: pytest.Mo
     monkeypatch.setenv("AWS_ENDPOINT_URL", s3_endpoint)
     lake = open_lake(f"s3://{new_bucket(s3_endpoint)}/lake")
     first = WriterLock(lake, Path("/nonexistent"), lease_seconds=4)
+    assert first.holder() is None
     first.acquire()
     with pytest.raises(LakeBusy, match="lake busy"):
         WriterLock(lake, Path("/nonexistent")).acquire()
+    assert f"pid {os.getpid()} since " in (WriterLock(lake, Path("/nonexistent")).holder() or "")  # `status` says so
     first._stop.set()  # the holder "dies": its lease is no longer renewed
     first._renewer.join()  # type: ignore[union-attr]
     import time
 
     time.sleep(4.5)
+    assert first.holder() is None  # a dead run's lease holds nothing
     taker = WriterLock(lake, Path("/nonexistent"))
     taker.acquire()  # the expired lease is taken over
     taker.release()

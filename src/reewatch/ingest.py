@@ -422,10 +422,12 @@ def archived_releases(
     chosen = []
     for wanted in release_ids:
         matches = [row for row in known if row[0].startswith(wanted.lower())]
-        if len(matches) != 1:
-            raise UnknownRelease(
-                f"release '{wanted}' is {'unknown' if not matches else 'ambiguous'}: see `reewatch status`"
-            )
+        if not matches:
+            raise UnknownRelease(f"release '{wanted}' is unknown: `reewatch status` lists the latest releases' ids")
+        if len(matches) > 1:
+            some = ", ".join(f"{release_id[:12]} ({file_name})" for release_id, file_name, _ in matches[:5])
+            more = f" and {len(matches) - 5} more" if len(matches) > 5 else ""
+            raise UnknownRelease(f"release '{wanted}' is ambiguous: it begins {some}{more}; give more of the id")
         chosen.append(matches[0])
     return chosen
 

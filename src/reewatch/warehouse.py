@@ -45,6 +45,14 @@ class LakeBusy(RuntimeError):
     """Another run holds the writer lock."""
 
 
+class WarehouseBusy(LakeBusy):
+    """A local lake's warehouse is open for writing by another process: DuckDB lets no one else open it meanwhile."""
+
+    def __init__(self, holder: str) -> None:
+        super().__init__(f"the warehouse is being written by {holder}")
+        self.holder = holder
+
+
 def extension_file(name: str) -> Path:
     """The extension binary shipped by the `duckdb-extension-<name>` wheel for the installed DuckDB."""
     spec = importlib.util.find_spec(f"duckdb_extension_{name}")
@@ -260,6 +268,23 @@ class WriterLock:
             raise TypeError(f"a leased writer lock needs an S3 lake, not {self.lake!r}")
         return self.lake
 
+    def holder(self) -> str | None:
+        """Who holds an S3 lake's lock now, from its lease (None when no lease is live). A local lake's lock is a
+        file lock, which no one can look at without taking it: None."""
+        if not self.lake.is_s3:
+            return None
+        current = self._s3_lake().read_tagged(LOCK_KEY)
+        if current is None:
+            return None
+        try:
+            record = json.loads(current[0])
+            expires = datetime.fromisoformat(record["expires_at"])
+        except (ValueError, KeyError, TypeError):
+            return "another run (an unreadable lease)"
+        if expires < datetime.now(UTC):
+            return None  # its holder died: the next run takes it over
+        return f"{record.get('owner', 'another run')} since {record.get('acquired_at', '?')}"
+
     def _lease_record(self) -> bytes:
         now = datetime.now(UTC)
         return json.dumps(
@@ -393,9 +418,17 @@ class Warehouse:
                 f"stalled past its {self.lock.lease_seconds} s lease): {consequence}; run again"
             )
 
+    def _writer(self) -> str:
+        """Who took the writer lock last: while the warehouse is busy, the run writing it."""
+        try:
+            return (self.work_dir / "writer.lock").read_text(encoding="utf-8").strip() or "another run"
+        except OSError:
+            return "another run"
+
     @contextlib.contextmanager
     def reader(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A read-only look at the warehouse (for `status`), without taking the writer lock."""
+        """A read-only look at the warehouse (for `status`), without taking the writer lock. WarehouseBusy while a
+        run writes a local lake's (an S3 lake's is read from the copy in the lake, which a run replaces whole)."""
         if self.lake.is_s3:
             self.work_dir.mkdir(parents=True, exist_ok=True)
             snapshot = self.work_dir / "warehouse.readonly.duckdb"
@@ -415,7 +448,12 @@ class Warehouse:
                 con.close()
                 return
             path = self.path
-        con = connect(path, read_only=True)
+        try:
+            con = connect(path, read_only=True)
+        except duckdb.IOException as exc:  # "Could not set lock on file …": a run holds it open for writing
+            if self.lake.is_s3 or "lock" not in str(exc).lower():
+                raise
+            raise WarehouseBusy(self._writer()) from None
         try:
             yield con
         finally:
