@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -68,3 +69,34 @@ def test_ingest_into_a_lake_that_cannot_be_made_fails_in_one_line(tmp_path) -> N
     assert "Traceback" not in done.stderr and "landed" not in done.stdout
     last = done.stderr.strip().splitlines()[-1]
     assert last.startswith(f"reewatch: storage error, the run stopped: cannot create lake folder {blocker / 'lake'}: ")
+
+
+def test_a_lake_that_is_a_file_is_a_usage_error_in_one_line(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    afile = tmp_path / "lake.csv"
+    afile.write_text("not a folder")
+    for command in (["status"], ["run"], ["replay", "--all"], ["demo"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "reewatch.cli", *command, "--lake", str(afile)], capture_output=True, text=True,
+            timeout=120,
+        )  # fmt: skip
+        assert done.returncode == 2, (command, done.stderr)
+        assert done.stderr.strip().endswith("is a file, not a folder") or "is a file: give --lake" in done.stderr
+        assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert afile.read_text() == "not a folder"
+
+
+def test_an_s3_bucket_that_does_not_exist_is_a_usage_error_not_an_empty_lake(s3_endpoint: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    env = {**os.environ, "AWS_ENDPOINT_URL": s3_endpoint, "REEWATCH_STATE_DIR": str(tmp_path / "state")}
+    release = tmp_path / "2025-07_major_exports_usd.csv"
+    release.write_text("anything")
+    for command in (["status"], ["ingest", str(release)]):
+        done = subprocess.run(
+            [sys.executable, "-m", "reewatch.cli", *command, "--lake", "s3://no-such-bucket-here/lake"],
+            capture_output=True, text=True, timeout=120, env=env,
+        )  # fmt: skip
+        assert done.returncode == 2, (command, done.stdout, done.stderr)
+        assert done.stderr.strip().splitlines()[-1] == (
+            f"reewatch: there is no bucket 'no-such-bucket-here' at {s3_endpoint}: create it, or check the name "
+            "and AWS_ENDPOINT_URL"
+        )
+        assert "Traceback" not in done.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import duckdb
 import pytest
 
 from conftest import PLANTED_SECRET
@@ -20,9 +21,29 @@ def test_bad_settings_are_one_line_errors(monkeypatch: pytest.MonkeyPatch) -> No
         load_settings("s3://")
     with pytest.raises(ConfigError, match="neither a local folder nor an s3"):
         load_settings("gs://bucket/x")
+    with pytest.raises(ConfigError, match=r"^invalid --lake / REEWATCH_LAKE: 'gs://bucket/x' is neither"):
+        load_settings("gs://bucket/x")
     monkeypatch.setenv("REEWATCH_KEEP_VERSIONS", "0")
-    with pytest.raises(ConfigError, match="keep_versions"):
+    with pytest.raises(ConfigError, match="^invalid REEWATCH_KEEP_VERSIONS: "):
         load_settings()
+    monkeypatch.delenv("REEWATCH_KEEP_VERSIONS")
+    # Values DuckDB or Dask would refuse only once the run is under way, with a traceback.
+    for value in ("lots", "80%", "1000"):
+        monkeypatch.setenv("REEWATCH_DUCKDB_MEMORY_LIMIT", value)
+        with pytest.raises(ConfigError, match=f"^invalid REEWATCH_DUCKDB_MEMORY_LIMIT: '{value}' is not a memory size"):
+            load_settings()
+    for value in ("1GB", "512 MB", "2GiB"):
+        monkeypatch.setenv("REEWATCH_DUCKDB_MEMORY_LIMIT", value)
+        assert load_settings().duckdb_memory_limit == value
+        duckdb.connect(config={"memory_limit": value}).close()  # DuckDB reads what we let through
+    monkeypatch.delenv("REEWATCH_DUCKDB_MEMORY_LIMIT")
+    for value in ("nonsense", "tcp://host", "host:port"):
+        monkeypatch.setenv("REEWATCH_DASK_ADDRESS", value)
+        with pytest.raises(ConfigError, match="^invalid REEWATCH_DASK_ADDRESS: .* use tcp://host:8786"):
+            load_settings()
+    for value in ("tcp://10.0.0.5:8786", "scheduler:8786", "tls://[::1]:8786"):
+        monkeypatch.setenv("REEWATCH_DASK_ADDRESS", value)
+        assert load_settings().dask_address == value
 
 
 def test_s3_settings_follow_the_standard_aws_variables(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -252,6 +252,19 @@ def test_local_symlink_escape_is_refused(tmp_path: Path) -> None:
     assert not (outside / "new.txt").exists()
 
 
+def test_a_link_to_nothing_in_landing_is_named_not_skipped_in_silence(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    lake = open_lake(str(tmp_path / "lake"))
+    assert isinstance(lake, LocalLake)
+    (lake.root / "landing").mkdir(parents=True)
+    (lake.root / "landing" / "gone.csv").symlink_to(tmp_path / "elsewhere" / "gone.csv")
+    (lake.root / "landing" / "here.csv").write_bytes(b"x")
+    with caplog.at_level("ERROR", logger="reewatch"):
+        assert [o.key for o in lake.list("landing/")] == ["landing/here.csv"]
+    assert "'landing/gone.csv' is skipped" in caplog.text and "which does not exist" in caplog.text
+
+
 def test_exists_delete_delete_prefix(lake: Lake) -> None:
     assert not lake.exists("x/1")
     for key in ["x/1", "x/2", "x/3/4", "xy/5", "y/6"]:

@@ -64,9 +64,25 @@ def _settings(lake: str | None) -> Settings:
     from reewatch.config import ConfigError, load_settings
 
     try:
-        return load_settings(lake)
+        settings = load_settings(lake)
     except ConfigError as exc:
         raise _fail(EXIT_USAGE, str(exc)) from None
+    folder = Path(settings.lake).expanduser()
+    if not settings.is_s3 and folder.exists() and not folder.is_dir():
+        raise _fail(EXIT_USAGE, f"the lake {settings.lake} is a file, not a folder")
+    return settings
+
+
+def _check_bucket(settings: Settings) -> None:
+    """An S3 lake's bucket exists (LakeNotFound otherwise): a mistyped name is a configuration error, not an empty
+    lake or a storage failure to retry."""
+    if settings.is_s3:
+        from reewatch.lake import open_lake
+        from reewatch.lake_s3 import S3Lake
+
+        lake = open_lake(settings.lake, settings.s3())
+        if isinstance(lake, S3Lake):
+            lake.check_bucket()
 
 
 def _setup_logging(settings: Settings) -> None:
@@ -117,22 +133,28 @@ def _run_pipeline(
         # GX's import starts first, then the landing, then Prefect's import. Also when this run may find nothing
         # new: the worker is then stopped as soon as the flow knows (warmup.py says what that costs and saves).
         warmup.start()
-        landing = pool.submit(land, pool) if land is not None else None
+
+        def prepare() -> str | None:
+            _check_bucket(settings)  # on this thread too, while Prefect imports: boto3 and a request, ~0.3 s
+            return land(pool) if land is not None else None
+
+        landing = pool.submit(prepare)
         from flows.pipeline import reewatch_run
 
         from reewatch.ingest import UnknownRelease
-        from reewatch.lake import LakeError
+        from reewatch.lake import LakeError, LakeNotFound
         from reewatch.warehouse import LakeBusy
 
         _no_tracebacks_for(LakeError, LakeBusy, UnknownRelease)
         try:
-            if landing is not None:
-                typer.echo(landing.result())
+            landed = landing.result()
+            if landed is not None:
+                typer.echo(landed)
             with _heartbeats_only_if_asked():
                 result: dict[str, Any] = reewatch_run(
                     lake=settings.lake, command=command, wait_seconds=wait, **options
                 )
-        except UnknownRelease as exc:
+        except (UnknownRelease, LakeNotFound) as exc:
             raise _fail(EXIT_USAGE, str(exc)) from None
         except LakeBusy as exc:
             raise _fail(EXIT_FAILED, str(exc)) from None
@@ -259,6 +281,8 @@ def demo(
     from reewatch.landing import DEMO_MARKER, land_samples
 
     root = Path(lake).resolve()
+    if root.exists() and not root.is_dir():
+        raise _fail(EXIT_USAGE, f"{root} is a file: give --lake an empty or new folder")
     if root.exists() and any(root.iterdir()):
         if not (root / DEMO_MARKER).exists():
             raise _fail(EXIT_USAGE, f"{root} exists and is not a demo lake; give --lake an empty or new folder")
@@ -284,12 +308,15 @@ def status(lake: LakeOption = None) -> None:
     settings = _settings(lake)
     if not settings.is_s3 and not Path(settings.lake).expanduser().is_dir():  # a mistyped path, not an empty lake
         raise _fail(EXIT_USAGE, f"no lake at {settings.lake}: no such folder (`reewatch ingest` or `run` makes one)")
-    from reewatch.lake import LakeError, open_lake
+    from reewatch.lake import LakeError, LakeNotFound, open_lake
     from reewatch.status import describe
 
     try:
+        _check_bucket(settings)
         store = open_lake(settings.lake, settings.s3() if settings.is_s3 else None)
         typer.echo(describe(settings, store))
+    except LakeNotFound as exc:
+        raise _fail(EXIT_USAGE, str(exc)) from None
     except LakeError as exc:
         raise _fail(EXIT_FAILED, f"storage error: {exc}") from None
 

@@ -6,6 +6,7 @@ Every option is documented where it is declared; secrets are `SecretStr` so they
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
@@ -61,6 +62,10 @@ def resolve_s3_credentials() -> S3Credentials | None:
         return None
     token = SecretStr(frozen.token) if frozen.token else None
     return S3Credentials(key_id=frozen.access_key, secret=SecretStr(frozen.secret_key), session_token=token)
+
+
+_MEMORY_SIZE = re.compile(r"\d+(\.\d+)?\s*(b|bytes?|[kmgt]i?b|kilobytes?|megabytes?|gigabytes?|terabytes?)", re.I)
+_SCHEDULER_ADDRESS = re.compile(r"((tcp|tls|ucx|ws|wss)://)?(\[[0-9a-f:.]+\]|[\w.-]+):\d{1,5}/?", re.I)
 
 
 class Settings(BaseSettings):
@@ -120,6 +125,21 @@ class Settings(BaseSettings):
             raise ValueError(f"'{value}' is neither a local folder nor an s3:// URL")
         return value
 
+    @field_validator("duckdb_memory_limit")
+    @classmethod
+    def _memory_size(cls, value: str) -> str:
+        # The sizes DuckDB's `memory_limit` reads (its error would come only once the writer opens, as a traceback).
+        if not _MEMORY_SIZE.fullmatch(value.strip()):
+            raise ValueError(f"'{value}' is not a memory size: use a number and a unit, e.g. 1GB, 512MB or 2GiB")
+        return value.strip()
+
+    @field_validator("dask_address")
+    @classmethod
+    def _scheduler_address(cls, value: str | None) -> str | None:
+        if value is not None and not _SCHEDULER_ADDRESS.fullmatch(value.strip()):
+            raise ValueError(f"'{value}' is not a Dask scheduler address: use tcp://host:8786")
+        return value.strip() if value is not None else None
+
     @field_validator("log_level")
     @classmethod
     def _known_level(cls, value: str) -> str:
@@ -147,5 +167,10 @@ def load_settings(lake: str | None = None, **overrides: object) -> Settings:
         return Settings(**values)  # type: ignore[arg-type]
     except ValidationError as exc:
         first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "settings"
-        raise ConfigError(f"invalid {where}: {first['msg']}") from None
+        field = ".".join(str(p) for p in first["loc"])
+        # Named as the user sets it: the option where there is one, else the variable.
+        where = {"lake": "--lake / REEWATCH_LAKE", "workers": "--workers / REEWATCH_WORKERS"}.get(
+            field, f"REEWATCH_{field.upper()}" if field else "settings"
+        )
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise ConfigError(f"invalid {where}: {message}") from None

@@ -50,6 +50,10 @@ class KeyOutsideLake(LakeError):
     """A key that is malformed or would escape the lake root."""
 
 
+class LakeNotFound(LakeError):
+    """The lake's location names nothing there (an S3 bucket that does not exist): a configuration error."""
+
+
 @dataclass(frozen=True)
 class LakeObject:
     key: str
@@ -397,7 +401,9 @@ class LocalLake(Lake):
                     continue
                 try:
                     st = full.stat()
-                except FileNotFoundError:  # deleted while we walked
+                except FileNotFoundError:  # deleted while we walked, or a link to nothing
+                    if full.is_symlink():
+                        _refused(key, f"a link to {os.readlink(full)}, which does not exist")
                     continue
                 if not stat.S_ISREG(st.st_mode):
                     continue

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 import botocore.config
 from boto3.exceptions import Boto3Error
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
 from reewatch.config import S3Settings
 from reewatch.lake import (
@@ -23,6 +23,7 @@ from reewatch.lake import (
     KeyOutsideLake,
     Lake,
     LakeError,
+    LakeNotFound,
     LakeObject,
     _atomic_write,
     _check_key,
@@ -120,6 +121,24 @@ class S3Lake(Lake):
         self.prefix = prefix
         self._root = f"{prefix}/" if prefix else ""
         self.client = _make_s3_client(settings or S3Settings.from_environment())
+
+    def check_bucket(self) -> None:
+        """LakeNotFound when the bucket does not exist: a mistyped name would otherwise read as an empty lake (S3
+        answers every object in it 404). A bucket the credentials may not look at (403) is left to the run."""
+        where = _USERINFO.sub("//***@", str(self.client.meta.endpoint_url))
+        try:
+            self.client.head_bucket(Bucket=self.bucket)
+        except ParamValidationError:
+            raise LakeNotFound(f"'{self.bucket}' is not a valid S3 bucket name") from None
+        except ClientError as exc:
+            if _error_code(exc) in {"NoSuchBucket", *_NOT_FOUND_CODES} or _status(exc) == 404:
+                raise LakeNotFound(
+                    f"there is no bucket '{self.bucket}' at {where}: create it, or check the name and AWS_ENDPOINT_URL"
+                ) from None
+            if _status(exc) != 403:
+                raise _s3_error("bucket check", f"s3://{self.bucket}", exc) from exc
+        except _S3_ERRORS as exc:
+            raise _s3_error("bucket check", f"s3://{self.bucket}", exc) from exc
 
     def _key(self, key: str) -> str:
         return self._root + _check_key(key)

@@ -19,7 +19,7 @@ _CONTAINER_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")
 # Layouts without `parse_path` read the whole file into memory (and then hold its cells as Python strings, several
 # times its size). Their real files are kilobytes to a few megabytes; a larger one is refused before it is read.
 MAX_IN_MEMORY_BYTES = 64 * 1024 * 1024
-_NO_LAYOUT = "no known layout matches this file (see DOMAIN.md §3 for the layouts reewatch reads)"
+_NO_LAYOUT = "no known layout matches this file (the README's \"What it reads\" lists the layouts reewatch reads)"
 
 
 def parse_release_file(path: Path, name: str, scratch: Path | None = None) -> ParsedRelease:
