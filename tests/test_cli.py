@@ -100,3 +100,12 @@ def test_an_s3_bucket_that_does_not_exist_is_a_usage_error_not_an_empty_lake(s3_
             "and AWS_ENDPOINT_URL"
         )
         assert "Traceback" not in done.stderr
+
+
+def test_a_negative_wait_is_a_usage_error(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    done = subprocess.run(
+        [sys.executable, "-m", "reewatch.cli", "run", "--wait", "-5", "--lake", str(tmp_path / "lake")],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 2 and "--wait" in done.stderr, done.stderr
+    assert not (tmp_path / "lake").exists()

@@ -43,7 +43,7 @@ LakeOption = Annotated[
     typer.Option("--lake", help="Local folder or s3://bucket/prefix. Default: $REEWATCH_LAKE, else ./lake."),
 ]
 WaitOption = Annotated[
-    float, typer.Option("--wait", help="Seconds to wait for another run's writer lock before giving up.")
+    float, typer.Option("--wait", min=0, help="Seconds to wait for another run's writer lock before giving up.")
 ]
 WorkersOption = Annotated[
     int | None,
