@@ -219,3 +219,14 @@ def test_replay_reloads_from_raw_without_duplicating(tmp_path: Path) -> None:
         assert con.execute("SELECT count(*) FROM releases").fetchone() == (2,)
         prefix = archived_releases(con, None)[0][0][:10]
         assert len(archived_releases(con, [prefix])) == 1
+
+
+def test_a_set_aside_row_in_the_future_does_not_date_the_detailed_export(tmp_path: Path) -> None:
+    # Its lines are March 2019 but one: January 2031, which the contract sets aside (period_not_in_future). Dated by
+    # that line the release would outrank, as the latest publication, every later file of March 2019.
+    hostile = FIXTURES / "hostile" / "detailed_hostile_rows.csv"
+    with loaded_lake(tmp_path / "lake", hostile) as con:
+        row = con.execute("SELECT published_on, published_on_estimated, status FROM releases").fetchone()
+        future = con.execute("SELECT count(*) FROM quarantined_rows WHERE rule = 'period_not_in_future'").fetchone()
+    assert future == (1,)
+    assert row == (date(2019, 4, 20), True, "partly_quarantined")  # around the 20th of the month after March

@@ -161,6 +161,8 @@ def _describe(staged: StagedRelease, parsed: ParsedRelease, violations: list[Vio
     ]
     staged.layout, staged.vintage, staged.vintage_rank = parsed.layout, parsed.vintage, parsed.vintage_rank
     staged.published_on, staged.published_on_estimated = parsed.published_on, parsed.published_on_estimated
+    if parsed.published_on_without is not None and unique:
+        staged.published_on = parsed.published_on_without({row for row, _, _ in unique})
     staged.rows_in = parsed.rows_in
     staged.warnings = [f"{staged.file_name}: {warning}" for warning in parsed.warnings]
 

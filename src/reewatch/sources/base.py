@@ -64,6 +64,9 @@ class ParsedRelease:
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     copy_observations: Callable[[ParsedRelease, Path], None] | None = None
     raw_lookup: Callable[[set[str]], dict[str, dict[str, Any]]] | None = None
+    # An estimated publication date again, without the given source rows: one the checks set aside (a month in the
+    # future, a typo) must not date the whole release, which would then outrank later files of its months.
+    published_on_without: Callable[[set[str]], date | None] | None = None
     temp_files: list[Path] = field(default_factory=list)  # files and folders close() removes, the loader done
 
     def close(self) -> None:

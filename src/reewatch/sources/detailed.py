@@ -337,6 +337,10 @@ def _copy_observations(export: _Export, parsed: ParsedRelease, target: Path) -> 
     summary = pl.scan_parquet(target).select(pl.len(), pl.col("period").max()).collect()
     parsed.rows_in = int(summary.item(0, 0))
     parsed.published_on = _estimated_publication(summary.item(0, 1))
+    parsed.published_on_without = lambda rows: _estimated_publication(
+        pl.scan_parquet(target).filter(~pl.col("source_row").is_in(sorted(rows))).select(pl.col("period").max())
+        .collect().item()
+    )  # fmt: skip
 
 
 def _csv_error(text: str, header: _Header, csv_path: Path) -> str:
