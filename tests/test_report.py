@@ -636,6 +636,23 @@ def test_a_series_first_month_is_no_record_to_mark(sample_facts: dict[str, Any])
     assert "first month of data" in cards and '<span class="record">' not in cards
 
 
+def test_the_monthly_line_breaks_where_a_series_has_no_single_month_figure() -> None:
+    def row(period: date, quantity: float | None, kind: str = "month") -> dict[str, Any]:
+        return {"series_id": "gacc_rare_earths", "period": period, "period_kind": kind, "quantity_t": quantity,
+                "is_record": False}  # fmt: skip
+
+    history = [row(date(2024, 11, 1), 5.0), row(date(2024, 12, 1), 6.0), row(date(2025, 2, 1), 9.0, "jan_feb"),
+               row(date(2025, 3, 1), 4.0), row(date(2025, 4, 1), 5.0)]  # fmt: skip
+    spec = series_spec({"history": history})
+    assert spec is not None
+    assert [(r["period"], r["quantity_t"]) for r in spec["data"]["values"]] == [
+        ("2024-11-01", 5.0), ("2024-12-01", 6.0), ("2025-02-01", None), ("2025-03-01", 4.0), ("2025-04-01", 5.0),
+    ]  # fmt: skip
+    svg = render_charts({"history": history})["series"]
+    (line,) = re.findall(r'class="mark-line[^"]*"[^>]*>(.*?)</g>', svg, re.DOTALL)
+    assert [path.count("M") for path in re.findall(r'd="([^"]*)"', line)] == [2]  # two strokes, none across Jan–Feb
+
+
 def test_the_destinations_chart_draws_the_largest_and_one_bar_for_the_others() -> None:
     destinations = [
         {"series_id": "gacc_magnets_850511", "period": date(2025, 8, 1), "partner": f"P{i:02d}", "partner_name": None,

@@ -87,12 +87,16 @@ def series_spec(facts: Mapping[str, Any]) -> dict[str, Any] | None:
     """Each series' world quantity by month, one panel per series, record months marked."""
     # A Jan–Feb figure covers two months: on a monthly line it would read as a spike.
     history = facts.get("history") or []
-    months = [r for r in history if r.get("period_kind", "month") == "month" and r.get("quantity_t") is not None]
+
+    def single_month(r: Mapping[str, Any]) -> bool:
+        return r.get("period_kind", "month") == "month" and r.get("quantity_t") is not None
+
+    months = [r for r in history if single_month(r)]
     # A series' first month is the highest of its data only because nothing came before it: no record to mark.
     first: dict[str, Any] = {}
     for r in months:
         first[r["series_id"]] = min(first.get(r["series_id"], r["period"]), r["period"])
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "series": str(r["series_id"]),
             "period": _iso(r["period"]),
@@ -103,6 +107,14 @@ def series_spec(facts: Mapping[str, Any]) -> dict[str, Any] | None:
     ]
     if not rows:
         return None
+    # The line breaks where a series has no single-month figure (a Jan–Feb one, a month without a quantity) rather
+    # than drawing a straight stroke across it: Vega-Lite ends a line's path at a null value.
+    rows += [
+        {"series": str(r["series_id"]), "period": _iso(r["period"]), "quantity_t": None, "record": "other month"}
+        for r in history
+        if not single_month(r) and r["series_id"] in first and r["period"] > first[r["series_id"]]
+    ]
+    rows.sort(key=lambda row: (row["series"], row["period"]))
     encoding = {
         "x": {"field": "period", "type": "temporal", "timeUnit": "utcyearmonth", "title": None,
               "axis": {"format": "%Y-%m", "labelAngle": 0, "tickCount": 8}},
