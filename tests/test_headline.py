@@ -50,6 +50,26 @@ def test_jan_feb_release_is_one_two_month_figure_on_february() -> None:
     assert set(parsed.observations.basis) == {"jan_feb"}
 
 
+def test_the_rare_earth_line_is_found_padded_or_with_a_full_width_mark() -> None:
+    # GB18030 tables pad a two-character name to the column's width with an ideographic space, and mark a line
+    # with a full-width ＊ whose note follows the table.
+    lines = [
+        "（5）2025年10月出口重点商品量值表（人民币值）",
+        "单位：亿元",
+        "商品名称,计量单位,10月,,1至10月,,累计比去年同期±%,",
+        ",,数量,金额,数量,金额,数量,金额",
+        '稀土＊,吨,"4,343.5",2.2,"52,699.2",25.6,10.5,7.9',
+        '钢\u3000材,万吨,"1,000.1",500.2,"9,000.3",4000.4,1.0,2.0',
+        "＊稀土：包括稀土金属、稀土化合物等。",
+    ]
+    for padded in ("稀土＊", "稀\u3000土", "稀 土"):
+        text = "\n".join(lines).replace("稀土＊,", f"{padded},") + "\n"
+        parsed = parse_release(text.encode("gb18030"), "2025-10_major_exports_cny.csv")
+        assert _value(parsed, "gacc_rare_earths", date(2025, 10, 1), "month", "quantity_t") == 4343.5, padded
+        assert "gacc_commodity:钢材" in set(parsed.observations.series_id)
+        assert parsed.rejects == []  # the ＊ note is a note, not a row of the wrong shape
+
+
 def test_short_row_is_rejected_with_its_line() -> None:
     path = FIXTURES / "headline" / "malformed_2025-09.csv"
     parsed = parse_release(path.read_bytes(), path.name)

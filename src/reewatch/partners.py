@@ -21,6 +21,11 @@ _ALIASES: dict[str, str] = {
     "香港": "HK", "中国澳门": "MO", "澳门": "MO", "俄罗斯联邦": "RU", "俄罗斯": "RU", "越南": "VN", "美国": "US",
     "英国": "GB", "伊朗": "IR", "叙利亚": "SY", "老挝": "LA", "玻利维亚": "BO", "委内瑞拉": "VE", "坦桑尼亚": "TZ",
     "摩尔多瓦": "MD", "捷克": "CZ", "捷克共和国": "CZ", "斯洛伐克": "SK", "荷兰": "NL", "土耳其": "TR",
+    # GACC's country table where pycountry's Chinese names differ (柬埔塞, 孟加拉 …) or GACC shortens them.
+    "孟加拉国": "BD", "柬埔寨": "KH", "阿拉伯联合酋长国": "AE", "阿联酋": "AE", "吉尔吉斯斯坦": "KG", "中非": "CF",
+    "刚果(布)": "CG", "刚果(金)": "CD", "埃斯瓦蒂尼": "SZ", "马耳他": "MT", "马其顿": "MK", "北马其顿": "MK",
+    "波黑": "BA", "多米尼加": "DO", "多米尼加共和国": "DO", "危地马拉": "GT", "特立尼达和多巴哥": "TT",
+    "法属波利尼西亚": "PF",
     "south korea": "KR", "korea": "KR", "korea, rep.": "KR", "rep. of korea": "KR", "republic of korea": "KR",
     "north korea": "KP", "taiwan": "TW", "chinese taipei": "TW", "other asia, nes": "TW", "hong kong": "HK",
     "china, hong kong sar": "HK", "macao": "MO", "macau": "MO", "china, macao sar": "MO", "russia": "RU",

@@ -83,10 +83,11 @@ _HEADER_WORDS = ("商品名称", "商品", "品名", "主要商品", "commodit",
 # Notes under the table: '注：…', '资料来源：…', 'Note: …', 'Source: …' (a colon is required, so that a commodity
 # such as 'Notebook computers' or 注塑机 does not end the table).
 _NOTE = re.compile(r"^(notes?|sources?)\s*\d*\s*[:：.]|^(注|注释|说明|备注|资料来源|数据来源)\s*[:：\d①-⑳]", re.I)
-_LEADING_MARK = re.compile(r"^[*※†‡#①-⑳⑴-⒇]")
+_LEADING_MARK = re.compile(r"^[*＊※†‡#＃①-⑳⑴-⒇]")  # full-width marks too: GB18030 tables print ＊
 _TRAILING_MARKS = re.compile(
-    r"(\s*([*※†‡#]+|[\u2460-\u249b\u2776-\u2793]|[¹²³⁴⁵⁶⁷⁸⁹⁰]+|\(\d{1,2}\)|（\d{1,2}）|\[\d{1,2}\]))+$"
+    r"(\s*([*＊※†‡#＃]+|[\u2460-\u249b\u2776-\u2793]|[¹²³⁴⁵⁶⁷⁸⁹⁰]+|\(\d{1,2}\)|（\d{1,2}）|\[\d{1,2}\]))+$"
 )
+_BETWEEN_HAN = re.compile(r"(?<=[\u4e00-\u9fff])\s+(?=[\u4e00-\u9fff])")
 _DATE_NEAR_WORD = re.compile(
     r"(?:发布|公布|released?|published|issued)\D{0,20}?(20\d\d)\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})", re.I
 )
@@ -434,7 +435,8 @@ def commodity_name(cell: str) -> str:
 
 
 def series_for(name: str) -> str:
-    key = _fold(FOLDING_FOOTNOTE.sub("", name))
+    # Chinese tables pad a short name to the column's width with (ideographic) spaces: '稀　土' is 稀土.
+    key = _BETWEEN_HAN.sub("", _fold(FOLDING_FOOTNOTE.sub("", name)))
     return _SERIES.get(key.replace("-", " "), f"gacc_commodity:{key}")
 
 
