@@ -49,7 +49,7 @@ def test_detailed_partner_names_are_found_as_printed_or_folded(tmp_path: Path) -
     assert rows["partner_name"].to_list()[2] == "United\tStates"  # as printed, trimmed of spaces only
 
 
-def test_gaccs_own_country_names_are_partners_where_pycountry_spells_them_otherwise() -> None:
+def test_gaccs_own_country_names_are_partners_where_pycountry_spells_them_otherwise(tmp_path: Path) -> None:
     # GACC's country table, where pycountry's Chinese names differ (柬埔塞, 孟加拉 …) or GACC shortens them: a
     # destination left unknown is quarantined, and the world total computed from the destinations falls short.
     from reewatch.partners import partner_code
@@ -58,6 +58,17 @@ def test_gaccs_own_country_names_are_partners_where_pycountry_spells_them_otherw
             "中非": "CF", "吉尔吉斯斯坦": "KG", "危地马拉": "GT", "特立尼达和多巴哥": "TT", "多米尼加": "DO",
             "多米尼克": "DM", "阿拉伯联合酋长国": "AE", "法属波利尼西亚": "PF", "德国": "DE", "中国台湾": "TW"}  # fmt: skip
     assert {name: partner_code(name) for name in gacc} == gacc
+    # The detailed typing looks them up in partner_table as printed (full-width brackets) or folded.
+    header = "数据年月,商品编码,商品名称,贸易伙伴编码,贸易伙伴名称,贸易方式,第一数量,第一计量单位,第二数量,第二计量单位,美元"
+    lines = [f"202604,8505111000,稀土永磁体,000,{name},一般贸易,1000,千克,,,5000" for name in gacc]
+    path = tmp_path / "gacc_names.csv"
+    path.write_text(header + "\n" + "\n".join(lines) + "\n", encoding="utf-8")
+    parsed = parse_release_file(path, path.name)
+    try:
+        rows = next(iter(parsed.batches())).filter(pl.col("measure") == "quantity_t").sort("source_row")
+    finally:
+        parsed.close()
+    assert dict(zip(rows["partner_name"], rows["partner"], strict=True)) == gacc
 
 
 def test_padded_and_separated_cells_type_as_their_clean_spelling(tmp_path: Path) -> None:

@@ -23,7 +23,7 @@ _ALIASES: dict[str, str] = {
     "摩尔多瓦": "MD", "捷克": "CZ", "捷克共和国": "CZ", "斯洛伐克": "SK", "荷兰": "NL", "土耳其": "TR",
     # GACC's country table where pycountry's Chinese names differ (柬埔塞, 孟加拉 …) or GACC shortens them.
     "孟加拉国": "BD", "柬埔寨": "KH", "阿拉伯联合酋长国": "AE", "阿联酋": "AE", "吉尔吉斯斯坦": "KG", "中非": "CF",
-    "刚果(布)": "CG", "刚果(金)": "CD", "埃斯瓦蒂尼": "SZ", "马耳他": "MT", "马其顿": "MK", "北马其顿": "MK",
+    "刚果（布）": "CG", "刚果（金）": "CD", "埃斯瓦蒂尼": "SZ", "马耳他": "MT", "马其顿": "MK", "北马其顿": "MK",
     "波黑": "BA", "多米尼加": "DO", "多米尼加共和国": "DO", "危地马拉": "GT", "特立尼达和多巴哥": "TT",
     "法属波利尼西亚": "PF",
     "south korea": "KR", "korea": "KR", "korea, rep.": "KR", "rep. of korea": "KR", "republic of korea": "KR",
@@ -95,4 +95,6 @@ def partner_name(alpha2: str) -> str:
 
 def partner_table() -> list[tuple[str, str]]:
     """(folded spelling, alpha-2) pairs, for joining inside DuckDB instead of mapping row by row."""
-    return [(name, code) for name, code in _names().items()] + [(name, WORLD) for name in _WORLD_NAMES]
+    # GACC's own spellings as printed too: the detailed typing folds white space and case, not full-width forms.
+    printed = [(name.lower(), code) for name, code in _ALIASES.items() if _fold(name) != name.lower()]
+    return [*_names().items(), *printed, *((name, WORLD) for name in _WORLD_NAMES)]
