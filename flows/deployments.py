@@ -137,6 +137,10 @@ def load_automations(path: Path, notify_block_id: str | None = None) -> list[Any
     return automations
 
 
+class MissingNotifyBlock(LookupError):
+    """The notification block named does not exist on the server (it can only be made once the server is up)."""
+
+
 def apply_automations(path: Path = AUTOMATIONS_FILE, notify: str | None = None) -> list[str]:
     """Create the automations of `path` on the current Prefect server, replacing those of the same names.
 
@@ -144,6 +148,7 @@ def apply_automations(path: Path = AUTOMATIONS_FILE, notify: str | None = None) 
     Returns the names created.
     """
     from prefect.client.orchestration import get_client
+    from prefect.exceptions import ObjectNotFound
 
     with get_client(sync_client=True) as client:
         block_id = None
@@ -151,7 +156,13 @@ def apply_automations(path: Path = AUTOMATIONS_FILE, notify: str | None = None) 
             slug, _, name = notify.partition("/")
             if not slug or not name:
                 raise ValueError(f"--notify takes BLOCK_TYPE/BLOCK_NAME (e.g. slack-webhook/alerts), not {notify!r}")
-            block_id = str(client.read_block_document_by_name(name=name, block_type_slug=slug).id)
+            try:
+                block_id = str(client.read_block_document_by_name(name=name, block_type_slug=slug).id)
+            except ObjectNotFound:
+                raise MissingNotifyBlock(
+                    f"there is no notification block {notify} on this Prefect server yet: create it (docs/deploy.md, "
+                    "section 5) and run this again"
+                ) from None
         automations = load_automations(path, block_id)
         for automation in automations:
             for old in client.read_automations_by_name(automation.name):
@@ -171,12 +182,20 @@ def main(argv: list[str] | None = None) -> int:
         help="notification block to send through, e.g. slack-webhook/reewatch-alerts (default: none, do-nothing)",
     )
     args = parser.parse_args(argv)
+    notify = args.notify
     try:
-        names = apply_automations(args.file, args.notify)
+        try:
+            names = apply_automations(args.file, notify)
+        except MissingNotifyBlock as missing:
+            # Not a reason to leave the pool without deployments' automations, or a compose stack without its
+            # worker (its `deploy` service must succeed): they are made without notifications, and said so.
+            print(f"warning: {missing}; the automations are applied without notifications meanwhile", file=sys.stderr)
+            notify = None
+            names = apply_automations(args.file, None)
     except Exception as exc:  # one clear line for an operator, not a traceback
         print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
-    route = f"notifying through {args.notify}" if args.notify else "without notifications (do-nothing)"
+    route = f"notifying through {notify}" if notify else "without notifications (do-nothing)"
     print(f"{len(names)} automation(s) applied, {route}:")
     for name in names:
         print(f"  - {name}")

@@ -21,13 +21,15 @@ import duckdb
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.client.schemas.objects import FlowRun
+from prefect.states import State
 
 from flows.deployments import warehouse_slot
 from flows.notifications import check_freshness, emit_run_event
 from flows.retries import STORAGE_RETRIES
 from flows.scaleout import backfill_archived, backfill_landed
 from reewatch import warmup
-from reewatch.config import load_settings
+from reewatch.config import ConfigError, load_settings
 from reewatch.curate import build_curated
 from reewatch.gx_worker import GxWorker
 from reewatch.identities import record_identity_warnings
@@ -282,6 +284,18 @@ def reewatch_run(
 
 def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+
+
+@reewatch_run.on_failure
+def _report_failure(_flow: object, flow_run: FlowRun, state: State) -> None:
+    """`reewatch.run.failed` for a run that ended on an error (after its retries): the other outcomes are emitted
+    where the run ends, and this one is what the "run failed" automation listens for."""
+    try:
+        lake = load_settings(flow_run.parameters.get("lake")).lake
+    except ConfigError:  # the very error that failed the run
+        lake = str(flow_run.parameters.get("lake") or "unknown-lake")
+    message = (state.message or "the run failed").strip().splitlines()[0]
+    emit_run_event({"status": "failed", "lake": lake, "message": message})
 
 
 def _failure_recorder(con: duckdb.DuckDBPyConnection, run_id: str) -> Callable[..., bool]:

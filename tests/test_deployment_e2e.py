@@ -410,6 +410,16 @@ def test_automations_route_blocked_runs_and_overdue_releases_to_a_notification_b
     threading.Thread(target=server.serve_forever, daemon=True).start()
     env = _client_env(ops_api, tmp_path / "client")
     try:
+        # Named before it exists (REEWATCH_NOTIFY in infra/.env on a first `docker compose up`): the automations are
+        # made without notifications and the operator is told, and deploy.sh goes on to let the worker start.
+        early = subprocess.run(
+            [sys.executable, "-m", "flows.deployments", "automations", "--notify", "custom-webhook/reewatch-ops"],
+            env=env, cwd=ROOT, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert early.returncode == 0, early.stderr
+        assert "warning: there is no notification block custom-webhook/reewatch-ops" in early.stderr
+        assert "without notifications (do-nothing)" in early.stdout
+
         hook = f"http://127.0.0.1:{server.server_address[1]}/hook"
         setup = (
             "from prefect.blocks.notifications import CustomWebhookNotificationBlock\n"

@@ -159,7 +159,7 @@ def test_one_ingest_of_two_files_of_the_same_name_lands_both(cli, tmp_path: Path
     assert releases == [("loaded", 2)]
 
 
-def test_status_while_a_run_writes_a_local_lake_shows_the_last_publication(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_status_while_a_run_writes_a_local_lake_shows_the_last_publication(cli, prefect_api: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     lake = tmp_path / "lake"
     assert cli("ingest", str(SAMPLES / "headline" / "2025-08_major_exports_usd.csv"), "--lake", str(lake)).code == 0
     (release_id,) = query_catalog(str(lake / "catalog.duckdb"), "SELECT release_id FROM ree.releases")[0]
@@ -184,6 +184,13 @@ def test_status_while_a_run_writes_a_local_lake_shows_the_last_publication(cli, 
     after = cli("status", "--lake", str(lake))
     assert "replay  failed       files    0  stopped: release '0000deadbeef' is unknown" in after.stdout, after.output
     assert " running " not in after.stdout
+    # ... and the operators hear of it: the event the "run failed" automation listens for.
+    deadline = time.monotonic() + 60  # the server stores events in batches
+    while not (failed := _events(prefect_api, "reewatch.run.failed", f"reewatch.lake.{lake}")):
+        assert time.monotonic() < deadline, "no reewatch.run.failed event"
+        time.sleep(0.5)
+    payload = failed[0]["payload"]
+    assert isinstance(payload, dict) and "release '0000deadbeef' is unknown" in str(payload["message"])
 
 
 def gx_workers(state_dir: str) -> list[str]:
