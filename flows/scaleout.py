@@ -42,7 +42,9 @@ def stage_on_worker(lake_url: str, release_id: str, file_name: str, run_id: str)
     return stage_in_lake(lake_url, release_id, file_name, run_id)
 
 
-@flow(name="reewatch-stage", log_prints=False)
+# No retries of its own, whatever PREFECT_FLOWS_DEFAULT_RETRIES says (a deployment sets 1): the run that starts it
+# retries whole, and a retry here would stage everything again while that run holds the writer lock.
+@flow(name="reewatch-stage", log_prints=False, retries=0)
 def stage_releases(lake_url: str, releases: list[tuple[str, str]], run_id: str) -> list[StagedRelease]:
     """Stage (release_id, file_name) pairs in parallel on the flow's Dask task runner."""
     get_run_logger().info("staging %d release(s) on Dask", len(releases))

@@ -9,6 +9,7 @@ import ast
 import asyncio
 import inspect
 import json
+import os
 import re
 import subprocess
 import sys
@@ -490,3 +491,14 @@ def test_serve_script_and_make_target() -> None:
     assert "set -m" in serve and "trap cleanup EXIT" in serve and 'kill -TERM -- "-$pid"' in serve
     makefile = (ROOT / "Makefile").read_text()
     assert re.search(r"^serve: setup\n\tscripts/serve.sh$", makefile, re.M)
+
+
+def test_deployed_runs_retry_whole_and_their_dask_staging_does_not_retry_on_its_own() -> None:
+    # prefect.yaml sets PREFECT_FLOWS_DEFAULT_RETRIES=1 for the runs' process: it reaches every flow without retries
+    # of its own, and a staging subflow retried inside its run would stage everything again holding the writer lock.
+    probe = "from flows.pipeline import reewatch_run; from flows.scaleout import stage_releases; " \
+            "print(reewatch_run.retries, stage_releases.retries)"  # fmt: skip
+    env = {**os.environ, "PREFECT_FLOWS_DEFAULT_RETRIES": "1"}
+    done = subprocess.run([sys.executable, "-c", probe], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["1", "0"]
