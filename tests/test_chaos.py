@@ -193,7 +193,7 @@ def warehouse_facts(path: Path) -> dict[str, object]:
 
 
 def detail_rows(lake: Path) -> dict[str, int]:
-    """Rows per file of `_state/observations/` (the HS codes the warehouse does not keep)."""
+    """Rows per file of `_state/observations/` (every line of each detailed export)."""
     return {
         path.name: duckdb.sql(f"SELECT count(*) FROM read_parquet('{path}')").fetchone()[0]  # type: ignore[index]
         for path in sorted((lake / "_state" / "observations").glob("*.parquet"))
