@@ -224,6 +224,31 @@ def test_ytd_identity_breaks_are_warnings_with_the_numbers(tmp_path: Path) -> No
     assert "2025-09: YTD 48,455.7 t ≠ previous YTD 44,355.0 t + month 4,000.3 t = 48,355.3 t" in warnings[0][1]
 
 
+def test_a_published_percentage_that_its_own_levels_contradict_is_a_warning(tmp_path: Path) -> None:
+    # DOMAIN.md §5: recomputed from the levels, a published % agrees within half a point. This preliminary table
+    # prints YTD 44,355.0 t against 38,789.0 t a year earlier (+14.3 %) but a y/y of -50.0 %; its value % is right.
+    table = [
+        '"Table 5 China\'s Major Exports by Quantity and Value (in USD), August 2025"',
+        '"Unit: USD1 Million"',
+        "Commodity,Unit,August,,January to August,,January to August 2024,,YoY % (January to August),",
+        ",,Quantity,Value,Quantity,Value,Quantity,Value,Quantity,Value",
+        'Rare earths,Ton,"5,792.0","36.9","44,355.0","304.0","38,789.0","268.4",-50.0,13.3',
+    ]
+    release = tmp_path / "2025-08_major_exports_usd.csv"
+    release.write_text("\n".join(table) + "\n", encoding="utf-8")
+    with loaded_lake(tmp_path / "lake", release) as con:
+        warnings = con.execute("SELECT message FROM load_warnings WHERE rule = 'published_pct'").fetchall()
+        status = con.execute("SELECT status FROM releases").fetchone()
+    assert status == ("loaded",)  # a warning, not a rejection
+    assert warnings == [
+        ("gacc_rare_earths WORLD ytd 2025-08: published y/y quantity change -50.0%, but the release's own levels give "
+         "+14.3% (44,355.0 against 38,789.0 a year earlier; tolerance ±0.5 points)",)
+    ]  # fmt: skip
+    # Every bundled sample's percentages agree with their levels.
+    with loaded_lake(tmp_path / "samples", *sorted((SAMPLES / "headline").glob("*.csv"))) as con:
+        assert con.execute("SELECT count(*) FROM load_warnings WHERE rule = 'published_pct'").fetchone() == (0,)
+
+
 def test_replay_reloads_from_raw_without_duplicating(tmp_path: Path) -> None:
     from reewatch.ingest import archived_releases, replay_release
     from reewatch.lake import open_lake

@@ -1,7 +1,8 @@
 """The arithmetic the numbers must obey across rows (DOMAIN.md §5), checked in SQL inside the warehouse.
 
 Two kinds of outcome: a figure 1,000× or 10,000× off its neighbours is a unit error and its row is quarantined;
-identity breaks (YTD, destinations vs world) are recorded as warnings with the numbers, never silently fixed.
+identity breaks (YTD, destinations vs world, a published % vs its levels) are recorded as warnings with the numbers,
+never silently fixed.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from reewatch.violations import Violation
 NAMED_SERIES = ("gacc_rare_earths", "gacc_magnets_850511")
 UNIT_FACTORS = (1_000, 10_000)
 YTD_TOLERANCE_T = 2.0
+PCT_TOLERANCE_POINTS = 0.5  # DOMAIN.md §5: recomputed from the levels, a published % agrees within half a point
 
 
 def suspected_unit_errors(con: duckdb.DuckDBPyConnection, release_id: str) -> list[Violation]:
@@ -127,14 +129,62 @@ def identity_warnings(con: duckdb.DuckDBPyConnection) -> list[tuple[str | None, 
                 f"{series_id} {period:%Y-%m}: {partner} {part:,.1f} t exceeds the world total {world:,.1f} t",
             )
         )
-    return warnings
+    return warnings + published_pct_warnings(con)
+
+
+def published_pct_warnings(con: duckdb.DuckDBPyConnection) -> list[tuple[str | None, str, str]]:
+    """A release's published year-on-year % against the levels the same release prints for both years (a
+    preliminary table gives this year's and last year's cumulative figures beside the %)."""
+    rows = con.execute(
+        """
+        WITH loaded AS (
+            SELECT DISTINCT release_id FROM releases WHERE status IN ('loaded', 'partly_quarantined')
+        ),
+        pct AS (
+            SELECT o.release_id, o.series_id, o.partner, o.basis, o.period, o.measure, o.value AS published
+            FROM observations o JOIN loaded USING (release_id)
+            WHERE o.measure IN ('yoy_quantity_pct', 'yoy_value_pct')
+        ),
+        levels AS (
+            SELECT o.release_id, o.series_id, o.partner, o.basis, o.period,
+                   CASE WHEN o.measure IN ('quantity_t', 'quantity') THEN 'yoy_quantity_pct'
+                        ELSE 'yoy_value_pct' END AS measure,
+                   sum(o.value) AS value
+            FROM observations o JOIN loaded USING (release_id)
+            WHERE o.measure IN ('quantity_t', 'quantity', 'value_usd', 'value_cny')
+            GROUP BY ALL
+        )
+        SELECT p.release_id, p.series_id, p.partner, p.basis, p.period, p.measure, p.published, cur.value,
+               prev.value, round(100 * (cur.value / prev.value - 1), 2) AS recomputed
+        FROM pct p
+        JOIN levels cur USING (release_id, series_id, partner, basis, period, measure)
+        JOIN levels prev
+          ON prev.release_id = p.release_id AND prev.series_id = p.series_id AND prev.partner = p.partner
+         AND prev.basis = p.basis AND prev.measure = p.measure
+         AND prev.period = CAST(p.period - INTERVAL 1 YEAR AS DATE)
+        WHERE prev.value > 0 AND abs(100 * (cur.value / prev.value - 1) - p.published) > $tolerance
+        ORDER BY p.series_id, p.period, p.measure
+        """,
+        {"tolerance": PCT_TOLERANCE_POINTS},
+    ).fetchall()
+    return [
+        (
+            release_id,
+            "published_pct",
+            f"{series_id} {partner} {basis} {period:%Y-%m}: published y/y {measure.split('_')[1]} change "
+            f"{published:+.1f}%, but the release's own levels give {recomputed:+.1f}% ({current:,.1f} against "
+            f"{previous:,.1f} a year earlier; tolerance ±{PCT_TOLERANCE_POINTS:g} points)",
+        )
+        for release_id, series_id, partner, basis, period, measure, published, current, previous, recomputed in rows
+    ]
 
 
 def record_identity_warnings(con: duckdb.DuckDBPyConnection, run_id: str) -> int:
     """Replace the identity warnings with those of the current figures; return how many there are."""
     found = identity_warnings(con) + survey_mismatch_warnings(con)
     con.execute(
-        "DELETE FROM load_warnings WHERE rule IN ('ytd_identity', 'parts_within_world', 'survey_microdata_mismatch')"
+        "DELETE FROM load_warnings WHERE rule IN "
+        "('ytd_identity', 'parts_within_world', 'published_pct', 'survey_microdata_mismatch')"
     )
     if found:
         con.executemany(
