@@ -526,6 +526,29 @@ def test_affected_must_not_exceed_respondents() -> None:
     assert list(_rows(parsed).metric) == ["affected_share"]
 
 
+def test_counts_an_identity_relates_must_count_the_same_thing() -> None:
+    # The "19 of 141" trap: 141 companies against 19 approved applications is no ratio. Both identities' rows are
+    # quarantined, named, rather than compared (the respondents' and affected counts here would hold as numbers).
+    parsed = _aggregate(
+        f"{SEPT_FIELDS},company,applications,141,count,",
+        f"{SEPT_FIELDS},application,approved,19,count,",
+        f"{NOV_FIELDS},company,respondents,131,count,",
+        f"{NOV_FIELDS},application,affected,75,count,",
+        f"{NOV_FIELDS},company,affected_share,57,pct,",
+    )
+    assert _rejects(parsed) == [
+        ("2", "one_unit_of_count", f"survey {SEPT}: applications counts companies, approved counts applications: no "
+                                   "identity or ratio holds across units of count (published)"),
+        ("3", "one_unit_of_count", f"survey {SEPT}: applications counts companies, approved counts applications: no "
+                                   "identity or ratio holds across units of count (published)"),
+        ("4", "one_unit_of_count", f"survey {NOV}: respondents counts companies, affected counts applications: no "
+                                   "identity or ratio holds across units of count (published)"),
+        ("5", "one_unit_of_count", f"survey {NOV}: respondents counts companies, affected counts applications: no "
+                                   "identity or ratio holds across units of count (published)"),
+    ]  # fmt: skip
+    assert list(_rows(parsed).metric) == ["affected_share"]
+
+
 def test_identities_hold_for_the_reference_figures_and_skip_rows_the_contract_rejects() -> None:
     assert survey_identity_violations(pl.from_pandas(_rows(_parse(AGGREGATES))).to_dicts()) == []
     # approved -5 breaks count_non_negative: the contract quarantines it, the identities do not pile on.

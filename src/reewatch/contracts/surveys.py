@@ -164,7 +164,12 @@ SURVEY_RESULTS = TableContract(
 
 # --- identities across a survey's rows ---------------------------------------------------------------------------
 
-IDENTITY_RULES = ("approved_within_applications", "parts_sum_to_applications", "affected_within_respondents")
+IDENTITY_RULES = (
+    "approved_within_applications", "parts_sum_to_applications", "affected_within_respondents", "one_unit_of_count",
+)  # fmt: skip
+# The counts each identity relates: they must count the same thing (applications, or companies) to be compared.
+_IDENTITIES = (("applications", "approved", "pending", "rejected"), ("respondents", "affected"))
+_PLURAL = {"application": "applications", "company": "companies"}
 
 
 def survey_identity_violations(rows: list[dict[str, Any]]) -> list[Violation]:
@@ -172,21 +177,41 @@ def survey_identity_violations(rows: list[dict[str, Any]]) -> list[Violation]:
 
     `rows` are survey_results rows (source_row, survey_id, basis, metric, value, unit); only counts take part.
     """
-    surveys: dict[tuple[str, str], dict[str, tuple[float, str]]] = defaultdict(dict)
+    surveys: dict[tuple[str, str], dict[str, tuple[float, str, str | None]]] = defaultdict(dict)
     for row in rows:
         value = row.get("value")
         if not row.get("survey_id") or row.get("unit") != "count" or value is None or not math.isfinite(value):
             continue
-        surveys[(row["survey_id"], row.get("basis") or "")].setdefault(row["metric"], (float(value), row["source_row"]))
+        surveys[(row["survey_id"], row.get("basis") or "")].setdefault(
+            row["metric"], (float(value), row["source_row"], row.get("unit_of_count"))
+        )
     violations: list[Violation] = []
     for (survey_id, basis), metrics in surveys.items():
-        for rule, involved, message in _identity_breaks({name: value for name, (value, _) in metrics.items()}):
+        breaks = _unit_breaks({name: unit for name, (_, _, unit) in metrics.items() if unit})
+        # An identity across two units of count would compare companies with applications: only the others count.
+        mixed = {name for _, involved, _ in breaks for name in involved}
+        values = {name: value for name, (value, _, _) in metrics.items()}
+        breaks += [found for found in _identity_breaks(values) if not mixed & set(found[1])]
+        for rule, involved, message in breaks:
             violations += [
                 Violation(metrics[name][1], rule, f"survey {survey_id}: {message} ({basis})")
                 for name in involved
                 if name in metrics
             ]
     return violations
+
+
+def _unit_breaks(units: dict[str, str]) -> list[tuple[str, tuple[str, ...], str]]:
+    """The survey's counts that an identity relates but that count different things: the "19 of 141" trap, where
+    141 were applications, read as companies."""
+    breaks = []
+    for related in _IDENTITIES:
+        given = {name: units[name] for name in related if name in units}
+        if len(set(given.values())) > 1:
+            counted = ", ".join(f"{name} counts {_PLURAL.get(unit, unit)}" for name, unit in given.items())
+            message = f"{counted}: no identity or ratio holds across units of count"
+            breaks.append(("one_unit_of_count", tuple(given), message))
+    return breaks
 
 
 def _identity_breaks(n: dict[str, float]) -> list[tuple[str, tuple[str, ...], str]]:
