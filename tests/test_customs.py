@@ -184,8 +184,12 @@ def test_a_figure_1000_times_off_its_neighbours_is_quarantined_as_a_unit_error(t
     with loaded_lake(tmp_path / "lake", DETAILED / "2025_magnets_8505111000_usd.csv", bad) as con:
         rule, message, raw = con.execute("SELECT rule, message, raw_record FROM quarantined_rows").fetchone()  # type: ignore[misc]
         status = con.execute("SELECT status FROM releases WHERE file_name = 'us_december_restated.csv'").fetchone()
+        (bad_id,) = con.execute("SELECT release_id FROM releases WHERE file_name = 'us_december_restated.csv'").fetchone()  # type: ignore[misc]
     assert rule == "unit_error" and "factor 1,000" in message and "US 2025-12" in message
     assert status == ("quarantined",)
+    # Its kept lines leave out the line the writer quarantined (rewritten in the commit's transaction).
+    kept = tmp_path / "lake" / "_state" / "observations" / f"{bad_id}.parquet"
+    assert pl.read_parquet(kept).height == 0
     # The line as it stood in the file, looked up by the commit in the file once staging has found it.
     assert {key: json.loads(raw)[key] for key in ("period", "partner_name", "quantity")} == {
         "period": "202512", "partner_name": "美国", "quantity": fields[6]

@@ -256,9 +256,11 @@ def commit_release(
         _record_release(con, outcome, landing_key, staged, landed_at, staged.size, run_id)
         if seen:
             mark_seen(con, seen)
-    if unit_errors:  # rare: the writer quarantined rows the stage had passed
-        _keep_detail(lake, con, release_id, observations, staged.bad_rows | {v.source_row for v in unit_errors},
-                     work_dir)  # fmt: skip
+        if unit_errors:  # rare: the writer quarantined rows the stage had passed, which the kept lines leave out
+            # Inside the transaction: should the lake refuse the file, nothing is committed and the task's retry
+            # loads the release again (after the commit, the retry would find it loaded and call it a duplicate).
+            _keep_detail(lake, con, release_id, observations, staged.bad_rows | {v.source_row for v in unit_errors},
+                         work_dir)  # fmt: skip
     log.debug("%s", outcome.message)
     return outcome
 
