@@ -147,10 +147,17 @@ def _xlsx_rows(sheet: Any, max_rows: int | None, budget: _CellBudget) -> list[Gr
     sheet.reset_dimensions()
     rows: list[list[str]] = []
     width = 0
+    left_out: object = None
     for number, cells in enumerate(sheet.iter_rows(max_row=max_rows), 1):
+        if cells is left_out:  # openpyxl yields one and the same tuple for each row the sheet's XML leaves out
+            budget.take(sheet.title, number, width)
+            rows.append([])
+            continue
         row = [_xlsx_text(cell) for cell in cells]
         while row and not row[-1]:  # styled empty cells far to the right are nothing printed
             row.pop()
+        if not row:
+            left_out = cells
         budget.check_row(sheet.title, number, len(row))
         width = max(width, len(row))
         budget.take(sheet.title, number, width)
