@@ -636,6 +636,19 @@ def test_a_series_first_month_is_no_record_to_mark(sample_facts: dict[str, Any])
     assert "first month of data" in cards and '<span class="record">' not in cards
 
 
+def test_the_series_a_reader_meets_first_go_by_name_with_their_id_beside(sample_facts: dict[str, Any]) -> None:
+    page = render_html(sample_facts)
+    cards = page[page.index('class="cards"') : page.index('id="latest"')]
+    assert '<div class="series" title="gacc_rare_earths">Rare earths (GACC headline) · world · ' in cards
+    latest = page[page.index('id="latest"') : page.index("</table>", page.index('id="latest"'))]
+    assert 'Rare-earth magnets (HS 8505.11) <code class="muted">gacc_magnets_850511</code>' in latest
+    spec = series_spec({"history": sample_facts["history"]})
+    assert spec is not None
+    assert {"Rare earths (GACC headline)", "Rare-earth magnets (HS 8505.11)"} <= {r["series"] for r in spec["data"]["values"]}
+    chart = render_charts({"history": sample_facts["history"]})["series"]
+    assert "Rare-earth magnets (HS 8505.11)" in chart and "gacc_magnets_850511" not in chart
+
+
 def test_the_monthly_line_breaks_where_a_series_has_no_single_month_figure() -> None:
     def row(period: date, quantity: float | None, kind: str = "month") -> dict[str, Any]:
         return {"series_id": "gacc_rare_earths", "period": period, "period_kind": kind, "quantity_t": quantity,

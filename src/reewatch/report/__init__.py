@@ -25,6 +25,13 @@ REPORTS = "reports/"
 # The series whose last twelve months the report tabulates month by month (DOMAIN.md §1): never mixed, side by side.
 RECENT_SERIES = ("gacc_rare_earths", "gacc_magnets_850511")
 RECENT_MONTHS = 12
+# What the report calls the series a reader meets first (DOMAIN.md §1); any other is shown by its id. Latin letters
+# only: a chart's text is drawn in the fonts of the machine that renders the report.
+SERIES_NAMES = {
+    "gacc_rare_earths": "Rare earths (GACC headline)",
+    "gacc_magnets_850511": "Rare-earth magnets (HS 8505.11)",
+    "bloomberg_re_products": "Bloomberg rare-earth products",
+}
 EXAMPLE_ROWS = 5  # example offending rows shown per failing expectation
 LISTED_ROWS = 500  # rows a long list shows (quarantine, releases, revisions, claims); the catalog has every one
 # Published tables, the warehouse tables their lineage is read from, and the query giving their releases' ids.
@@ -69,6 +76,11 @@ def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = N
     cursor = con.execute(sql, params or [])
     names = [d[0] for d in cursor.description]
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def series_name(series_id: object) -> str:
+    """A series as the report names it: its name where it has one, else its id."""
+    return SERIES_NAMES.get(str(series_id), str(series_id))
 
 
 def _has_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
@@ -404,6 +416,7 @@ def render_html(facts: dict[str, Any], charts: dict[str, str] | None = None) -> 
     env.filters["pct"] = lambda v: "–" if v is None else f"{v:+.1f}%"
     env.filters["short"] = lambda v: "" if v is None else str(v)[:12]
     env.filters["month"] = _month
+    env.filters["series_name"] = series_name
     env.filters["columns"] = lambda rows: list(dict.fromkeys(key for row in rows for key in row))
     env.filters["cell"] = lambda v: "" if v is None else _json_default(v) if isinstance(v, date | Decimal) else v
     # Charts are SVG markup drawn by the chart library, which escapes the data inside; `safe_svg` has vetted it.

@@ -16,6 +16,8 @@ from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from typing import Any
 
+from reewatch.report import series_name
+
 log = logging.getLogger(__name__)
 
 # The order the charts appear in the report; each may be missing when there is nothing to draw.
@@ -98,7 +100,7 @@ def series_spec(facts: Mapping[str, Any]) -> dict[str, Any] | None:
         first[r["series_id"]] = min(first.get(r["series_id"], r["period"]), r["period"])
     rows: list[dict[str, Any]] = [
         {
-            "series": str(r["series_id"]),
+            "series": series_name(r["series_id"]),
             "period": _iso(r["period"]),
             "quantity_t": _number(r["quantity_t"]),
             "record": "record month" if r.get("is_record") and r["period"] > first[r["series_id"]] else "other month",
@@ -110,7 +112,8 @@ def series_spec(facts: Mapping[str, Any]) -> dict[str, Any] | None:
     # The line breaks where a series has no single-month figure (a Jan–Feb one, a month without a quantity) rather
     # than drawing a straight stroke across it: Vega-Lite ends a line's path at a null value.
     rows += [
-        {"series": str(r["series_id"]), "period": _iso(r["period"]), "quantity_t": None, "record": "other month"}
+        {"series": series_name(r["series_id"]), "period": _iso(r["period"]), "quantity_t": None,
+         "record": "other month"}  # fmt: skip
         for r in history
         if not single_month(r) and r["series_id"] in first and r["period"] > first[r["series_id"]]
     ]
