@@ -75,14 +75,11 @@ def _settings(lake: str | None) -> Settings:
 
 def _check_bucket(settings: Settings) -> None:
     """An S3 lake's bucket exists (LakeNotFound otherwise): a mistyped name is a configuration error, not an empty
-    lake or a storage failure to retry."""
+    lake or a storage failure to retry. (A local lake is made where it is missing: nothing to check.)"""
     if settings.is_s3:
         from reewatch.lake import open_lake
-        from reewatch.lake_s3 import S3Lake
 
-        lake = open_lake(settings.lake, settings.s3())
-        if isinstance(lake, S3Lake):
-            lake.check_bucket()
+        open_lake(settings.lake, settings.s3()).check_exists()
 
 
 def _setup_logging(settings: Settings) -> None:
@@ -312,8 +309,8 @@ def status(lake: LakeOption = None) -> None:
     from reewatch.status import describe
 
     try:
-        _check_bucket(settings)
         store = open_lake(settings.lake, settings.s3() if settings.is_s3 else None)
+        store.check_exists()
         typer.echo(describe(settings, store))
     except LakeNotFound as exc:
         raise _fail(EXIT_USAGE, str(exc)) from None

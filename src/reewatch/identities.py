@@ -129,7 +129,7 @@ def identity_warnings(con: duckdb.DuckDBPyConnection) -> list[tuple[str | None, 
                 f"{series_id} {period:%Y-%m}: {partner} {part:,.1f} t exceeds the world total {world:,.1f} t",
             )
         )
-    return warnings + published_pct_warnings(con)
+    return warnings
 
 
 def published_pct_warnings(con: duckdb.DuckDBPyConnection) -> list[tuple[str | None, str, str]]:
@@ -181,7 +181,7 @@ def published_pct_warnings(con: duckdb.DuckDBPyConnection) -> list[tuple[str | N
 
 def record_identity_warnings(con: duckdb.DuckDBPyConnection, run_id: str) -> int:
     """Replace the identity warnings with those of the current figures; return how many there are."""
-    found = identity_warnings(con) + survey_mismatch_warnings(con)
+    found = identity_warnings(con) + published_pct_warnings(con) + survey_mismatch_warnings(con)
     con.execute(
         "DELETE FROM load_warnings WHERE rule IN "
         "('ytd_identity', 'parts_within_world', 'published_pct', 'survey_microdata_mismatch')"

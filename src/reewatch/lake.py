@@ -182,6 +182,10 @@ class Lake(ABC):
     def create_exclusive(self, key: str, data: bytes) -> bool: ...
 
     @abstractmethod
+    def check_exists(self) -> None:
+        """LakeNotFound when the lake's location names nothing: a configuration error, not an empty lake."""
+
+    @abstractmethod
     def uri(self, key: str) -> str: ...
 
     @contextlib.contextmanager
@@ -381,6 +385,9 @@ class LocalLake(Lake):
         if path == self.root or not path.is_relative_to(self.root):
             raise KeyOutsideLake(f"invalid lake key {key!r}: resolves outside the lake root {self.root}")
         return path
+
+    def check_exists(self) -> None:
+        """Nothing to check: the folder is made when the lake is opened."""
 
     def list(self, prefix: str = "") -> builtins.list[LakeObject]:
         _check_prefix(prefix)

@@ -122,7 +122,7 @@ class S3Lake(Lake):
         self._root = f"{prefix}/" if prefix else ""
         self.client = _make_s3_client(settings or S3Settings.from_environment())
 
-    def check_bucket(self) -> None:
+    def check_exists(self) -> None:
         """LakeNotFound when the bucket does not exist: a mistyped name would otherwise read as an empty lake (S3
         answers every object in it 404). A bucket the credentials may not look at (403) is left to the run."""
         where = _USERINFO.sub("//***@", str(self.client.meta.endpoint_url))

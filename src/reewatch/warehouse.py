@@ -230,9 +230,8 @@ class WriterLock:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
-                holder = Path(path).read_text(encoding="utf-8").strip() or "another run"
                 os.close(fd)
-                return holder
+                return self.last_taken_by()
             os.ftruncate(fd, 0)
             os.write(fd, f"{self.owner} since {datetime.now(UTC):%Y-%m-%d %H:%M:%SZ}".encode())
             self._fd = fd
@@ -259,7 +258,14 @@ class WriterLock:
                 self._hold(taken)
                 return None
             return "another run (taking over an expired lock at the same moment)"
-        return f"{record.get('owner', 'another run')} since {record.get('acquired_at', '?')}"
+        return _lease_holder(record)
+
+    def last_taken_by(self) -> str:
+        """Who took a local lake's lock last, as its file names them: while it is held, the run holding it."""
+        try:
+            return (self.local_lock_dir / "writer.lock").read_text(encoding="utf-8").strip() or "another run"
+        except OSError:
+            return "another run"
 
     def _s3_lake(self) -> S3Lake:
         from reewatch.lake_s3 import S3Lake
@@ -283,7 +289,7 @@ class WriterLock:
             return "another run (an unreadable lease)"
         if expires < datetime.now(UTC):
             return None  # its holder died: the next run takes it over
-        return f"{record.get('owner', 'another run')} since {record.get('acquired_at', '?')}"
+        return _lease_holder(record)
 
     def _lease_record(self) -> bytes:
         now = datetime.now(UTC)
@@ -347,6 +353,11 @@ class WriterLock:
             except LakeError as exc:
                 # Raising here would hide the error that ended the run, if any; the lease runs out on its own.
                 log.warning("could not remove the writer lock (it expires on its own): %s", exc)
+
+
+def _lease_holder(record: dict[str, object]) -> str:
+    """An S3 writer lock's holder, as its lease names them."""
+    return f"{record.get('owner', 'another run')} since {record.get('acquired_at', '?')}"
 
 
 def _close_abandoned_runs(con: duckdb.DuckDBPyConnection) -> None:
@@ -418,13 +429,6 @@ class Warehouse:
                 f"stalled past its {self.lock.lease_seconds} s lease): {consequence}; run again"
             )
 
-    def _writer(self) -> str:
-        """Who took the writer lock last: while the warehouse is busy, the run writing it."""
-        try:
-            return (self.work_dir / "writer.lock").read_text(encoding="utf-8").strip() or "another run"
-        except OSError:
-            return "another run"
-
     @contextlib.contextmanager
     def reader(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A read-only look at the warehouse (for `status`), without taking the writer lock. WarehouseBusy while a
@@ -453,7 +457,7 @@ class Warehouse:
         except duckdb.IOException as exc:  # "Could not set lock on file …": a run holds it open for writing
             if self.lake.is_s3 or "lock" not in str(exc).lower():
                 raise
-            raise WarehouseBusy(self._writer()) from None
+            raise WarehouseBusy(self.lock.last_taken_by()) from None
         try:
             yield con
         finally:
