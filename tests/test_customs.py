@@ -174,6 +174,54 @@ def test_newer_vintage_wins_whatever_the_landing_order_and_revisions_show_it(tmp
     assert revision == [(5792.0, 5792.4, 0.4)]
 
 
+def test_the_latest_publication_prevails_over_an_older_bulletin(tmp_path: Path) -> None:
+    # DOMAIN.md §2: the latest publication prevails. A preliminary release of August 2025 restates Jan–Aug 2024 in
+    # its prior-year column, a year after the bulletin of August 2024 printed it (here, synthetically, 38,690.2 t).
+    bulletin = tmp_path / "en_bulletin_2024-08_usd.csv"
+    bulletin.write_text(
+        "\n".join([
+            '"Table 13 China\'s Major Export Commodities in Quantity and Value, August 2024"',
+            '"Unit: US$1,000"',
+            "Commodity,Unit,August,,January to August,,YoY % (August),,YoY % (January to August),",
+            ",,Quantity,Value,Quantity,Value,Quantity,Value,Quantity,Value",
+            'Rare earths,Ton,"4,723.0","33,200","38,690.2","268,400",-11.9,-40.2,6.2,4.8',
+        ]) + "\n",
+        encoding="utf-8",
+    )  # fmt: skip
+    preliminary = SAMPLES / "headline" / "2025-08_major_exports_usd.csv"  # Jan–Aug 2024: 38,689.0 t
+    with loaded_lake(tmp_path / "lake", preliminary, bulletin) as con:  # the older publication lands last
+        current = con.execute(
+            "SELECT quantity_t, ytd_quantity_t, vintage FROM curated.exports_monthly "
+            "WHERE series_id = 'gacc_rare_earths' AND period = '2024-08-01'"
+        ).fetchall()
+        revision = con.execute(
+            "SELECT first_value, latest_value FROM curated.revisions "
+            "WHERE series_id = 'gacc_rare_earths' AND period = '2024-08-01' AND measure = 'ytd:quantity_t'"
+        ).fetchall()
+    assert current == [(4723.0, 38689.0, "bulletin")]  # the month only the bulletin gives; the YTD restated
+    assert revision == [(38690.2, 38689.0)]  # first the bulletin, then the later preliminary: forwards in time
+
+
+def test_a_january_bulletin_beside_a_jan_feb_release_counts_january_once(tmp_path: Path) -> None:
+    # An older January bulletin gives January alone; the Jan–Feb release holds January too (DOMAIN.md §2, §3.1).
+    january = tmp_path / "zh_bulletin_2025-01_cny.csv"
+    january.write_text(
+        "（13）2025年1月出口主要商品量值表（人民币值）\n,,,,,单位：万元人民币\n商品名称,计量单位,1月,,比去年同期±%,\n"
+        ",,数量,金额,数量,金额\n稀土,吨,4100,12816,3.8,5.1\n",
+        encoding="utf-8",
+    )
+    jan_feb = FIXTURES / "headline" / "zh_preliminary_2025-02_cny_bom.csv"  # 8,511 t
+    march = SAMPLES / "headline" / "2025-03_major_exports_usd.csv"  # 5,666.3 t; Jan–Mar 14,177.3 t
+    with loaded_lake(tmp_path / "lake", january, jan_feb, march) as con:
+        ytd = con.execute(
+            "SELECT strftime(period, '%Y-%m'), period_kind, ytd_quantity_t FROM curated.exports_monthly "
+            "WHERE series_id = 'gacc_rare_earths' ORDER BY period"
+        ).fetchall()
+        warnings = con.execute("SELECT message FROM load_warnings WHERE rule = 'ytd_identity'").fetchall()
+    assert ytd == [("2025-01", "month", 4100.0), ("2025-02", "jan_feb", 8511.0), ("2025-03", "month", 14177.3)]
+    assert warnings == []
+
+
 def test_a_figure_1000_times_off_its_neighbours_is_quarantined_as_a_unit_error(tmp_path: Path) -> None:
     source = (DETAILED / "2025_magnets_8505111000_usd.csv").read_text(encoding="utf-8-sig").splitlines()
     header, us_december = source[0], next(line for line in source if line.startswith("202512") and ",美国," in line)

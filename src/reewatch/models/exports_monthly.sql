@@ -2,8 +2,8 @@
 -- grain: series_id, period, partner (one row each); a Jan–Feb combined figure sits on February (period_kind jan_feb)
 -- scope: named series (gacc_rare_earths, gacc_magnets_850511, comtrade_*, headline commodities); other HS codes of
 --        detailed exports are kept as Parquet in the lake (_state/observations/<release_id>.parquet), not here
--- source: observations (every vintage) joined to releases; the latest vintage (highest rank, then latest
---         publication) prevails; a missing WORLD total is the sum of the destinations
+-- source: observations (every vintage) joined to releases; the latest vintage (latest publication, then the later
+--         kind of release) prevails (DOMAIN.md §2); a missing WORLD total is the sum of the destinations
 -- column series_id: Which series: gacc_rare_earths (GACC headline 稀土), gacc_magnets_850511 (HS 8505.11 magnets), bloomberg_re_products, or gacc_commodity:<name>. Never mix series.
 -- column period: First day of the month; a Jan–Feb combined figure sits on February.
 -- column period_kind: month, or jan_feb for the combined two-month January–February figure.
@@ -13,7 +13,7 @@
 -- column value_usd: Export value in US dollars, as published in USD (never converted from CNY).
 -- column value_cny: Export value in yuan, as published in CNY (never converted from USD).
 -- column unit_value_usd_per_kg: value_usd / (quantity_t × 1000): US dollars per kilogram.
--- column ytd_quantity_t: Cumulative January-to-period quantity in tonnes: as published, else the sum of the year's months.
+-- column ytd_quantity_t: Cumulative January-to-period quantity in tonnes: as published, else the sum of the year's months (a January also held in a Jan–Feb figure counted once).
 -- column mom_pct: Change on the previous month in percent, within this series and partner; NULL when either side is a Jan–Feb figure.
 -- column yoy_pct: Change on the same period a year earlier in percent, same series, partner and period kind.
 -- column share_of_world_pct: This partner's share of the series' WORLD quantity in the same period, percent.
@@ -31,10 +31,11 @@ WITH vintaged AS (
     WHERE o.series_id NOT LIKE 'gacc_hs:%'
 ),
 chosen AS (
-    -- For each figure, the release of the latest vintage (highest rank, then latest publication, then the file
-    -- loaded last: a corrected file of the same release replaces the one before).
+    -- For each figure, the release of the latest vintage: the latest publication (so a preliminary release's
+    -- prior-year column restates last year's bulletin), then the later kind of release published the same day,
+    -- then the file loaded last (a corrected file of the same release replaces the one before).
     SELECT series_id, period, basis, partner, measure,
-           arg_max(release_id, (vintage_rank, published_on, ingested_at, release_id)) AS release_id
+           arg_max(release_id, (published_on, vintage_rank, ingested_at, release_id)) AS release_id
     FROM vintaged
     GROUP BY ALL
 ),
@@ -52,8 +53,8 @@ latest AS (
     SELECT * FROM given
     UNION ALL
     SELECT series_id, period, basis, 'WORLD', measure, 'World', round(sum(value), 6),
-           arg_max(vintage, (vintage_rank, published_on, release_id)),
-           max(vintage_rank), max(published_on), arg_max(release_id, (vintage_rank, published_on, release_id))
+           arg_max(vintage, (published_on, vintage_rank, release_id)),
+           max(vintage_rank), max(published_on), arg_max(release_id, (published_on, vintage_rank, release_id))
     FROM given g
     WHERE partner <> 'WORLD'
       AND NOT EXISTS (
@@ -69,11 +70,11 @@ flows AS (
            max(value) FILTER (WHERE measure = 'quantity_t') AS quantity_t,
            max(value) FILTER (WHERE measure = 'value_usd') AS value_usd,
            max(value) FILTER (WHERE measure = 'value_cny') AS value_cny,
-           arg_max(vintage, (vintage_rank, published_on, release_id)) AS vintage,
-           nullif(arg_max(published_on, (vintage_rank, published_on, release_id)), DATE '1900-01-01') AS published_on,
+           arg_max(vintage, (published_on, vintage_rank, release_id)) AS vintage,
+           nullif(arg_max(published_on, (published_on, vintage_rank, release_id)), DATE '1900-01-01') AS published_on,
            -- The file of the quantity figure (several files may share a row: USD and CNY tables of one month).
            coalesce(any_value(release_id) FILTER (WHERE measure = 'quantity_t'),
-                    arg_max(release_id, (vintage_rank, published_on, release_id))) AS release_id
+                    arg_max(release_id, (published_on, vintage_rank, release_id))) AS release_id
     FROM latest
     WHERE basis IN ('month', 'jan_feb') AND measure IN ('quantity_t', 'value_usd', 'value_cny')
     GROUP BY ALL
@@ -85,6 +86,11 @@ published_ytd AS (
 ),
 world AS (
     SELECT series_id, period, quantity_t AS world_quantity_t FROM flows WHERE partner = 'WORLD'
+),
+jan_feb_years AS (
+    -- Years whose January sits in a Jan–Feb figure: a single-month January of such a year (an older bulletin's)
+    -- is in that figure too, and a year to date counts it once.
+    SELECT DISTINCT series_id, partner, year(period) AS year FROM flows WHERE period_kind = 'jan_feb'
 ),
 records AS (
     -- Records compare single months only: a two-month Jan–Feb figure is no record.
@@ -112,7 +118,8 @@ SELECT f.series_id,
        round(f.value_usd / nullif(f.quantity_t * 1000, 0), 4) AS unit_value_usd_per_kg,
        coalesce(
            y.ytd_quantity_t,
-           sum(f.quantity_t) OVER (
+           CASE WHEN month(f.period) = 1 THEN f.quantity_t END,
+           sum(CASE WHEN month(f.period) = 1 AND jf.year IS NOT NULL THEN NULL ELSE f.quantity_t END) OVER (
                PARTITION BY f.series_id, f.partner, year(f.period) ORDER BY f.period
            )
        ) AS ytd_quantity_t,
@@ -139,4 +146,5 @@ LEFT JOIN flows ly
 LEFT JOIN world w ON w.series_id = f.series_id AND w.period = f.period
 LEFT JOIN records r ON r.series_id = f.series_id AND r.period = f.period AND r.partner = f.partner
 LEFT JOIN first_month fm ON fm.series_id = f.series_id AND fm.partner = f.partner
+LEFT JOIN jan_feb_years jf ON jf.series_id = f.series_id AND jf.partner = f.partner AND jf.year = year(f.period)
 ORDER BY f.series_id, f.partner, f.period

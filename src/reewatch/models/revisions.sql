@@ -24,10 +24,10 @@ WITH figures AS (
 ),
 spans AS (
     SELECT series_id, period, partner, measure,
-           arg_min(value, (vintage_rank, published_on, ingested_at, release_id)) AS first_value,
-           arg_min(release_id, (vintage_rank, published_on, ingested_at, release_id)) AS first_release_id,
-           arg_max(value, (vintage_rank, published_on, ingested_at, release_id)) AS latest_value,
-           arg_max(release_id, (vintage_rank, published_on, ingested_at, release_id)) AS latest_release_id,
+           arg_min(value, (published_on, vintage_rank, ingested_at, release_id)) AS first_value,
+           arg_min(release_id, (published_on, vintage_rank, ingested_at, release_id)) AS first_release_id,
+           arg_max(value, (published_on, vintage_rank, ingested_at, release_id)) AS latest_value,
+           arg_max(release_id, (published_on, vintage_rank, ingested_at, release_id)) AS latest_release_id,
     FROM figures
     GROUP BY ALL
 )

@@ -19,7 +19,8 @@ import polars as pl
 
 from reewatch.observation_pairs import long_frame
 
-# Later release kinds restate earlier ones (DOMAIN.md §2): the highest rank is "current".
+# Later release kinds restate earlier ones (DOMAIN.md §2). The latest publication prevails, and of two published
+# the same day (or both undated) the higher rank is "current".
 VINTAGE_RANK = {
     "mirror": 0, "preliminary": 1, "bulletin": 2, "detailed": 3, "yearbook": 4,
     # Non-customs sources have one kind each; their figures never compete with customs vintages.
