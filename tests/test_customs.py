@@ -293,8 +293,28 @@ def test_a_published_percentage_that_its_own_levels_contradict_is_a_warning(tmp_
         status = con.execute("SELECT status FROM releases").fetchone()
     assert status == ("loaded",)  # a warning, not a rejection
     assert warnings == [
-        ("gacc_rare_earths WORLD ytd 2025-08: published y/y quantity change -50.0%, but the release's own levels give "
-         "+14.3% (44,355.0 against 38,789.0 a year earlier; tolerance ±0.5 points)",)
+        ("gacc_rare_earths WORLD ytd 2025-08: published y/y quantity change -50.0%, but the levels give +14.3% "
+         "(44,355.0 against 38,789.0 a year earlier, as the same release prints it; tolerance ±0.5 points)",)
+    ]  # fmt: skip
+    # A bulletin prints the % alone: the year before is taken at its latest release (here the preliminary table of
+    # August 2024: 4,723.0 t in the month, USD 33.2 million). Its month's quantity % is misprinted (+2.6 for +22.6).
+    bulletin = tmp_path / "en_bulletin_2025-08_usd.csv"
+    bulletin.write_text(
+        "\n".join([
+            '"Table 13 China\'s Major Export Commodities in Quantity and Value, August 2025"',
+            '"Unit: US$1,000"',
+            "Commodity,Unit,August,,January to August,,YoY % (August),,YoY % (January to August),",
+            ",,Quantity,Value,Quantity,Value,Quantity,Value,Quantity,Value",
+            'Rare earths,Ton,"5,792.4","36,912","44,355.4","304,012",2.6,11.2,14.6,13.3',
+        ]) + "\n",
+        encoding="utf-8",
+    )  # fmt: skip
+    a_year_earlier = SAMPLES / "headline" / "2024-08_major_exports_usd.csv"
+    with loaded_lake(tmp_path / "bulletin", a_year_earlier, bulletin) as con:
+        warnings = con.execute("SELECT message FROM load_warnings WHERE rule = 'published_pct'").fetchall()
+    assert warnings == [
+        ("gacc_rare_earths WORLD month 2025-08: published y/y quantity change +2.6%, but the levels give +22.6% "
+         "(5,792.4 against 4,723.0 a year earlier, at its latest release; tolerance ±0.5 points)",)
     ]  # fmt: skip
     # Every bundled sample's percentages agree with their levels.
     with loaded_lake(tmp_path / "samples", *sorted((SAMPLES / "headline").glob("*.csv"))) as con:

@@ -133,12 +133,14 @@ def identity_warnings(con: duckdb.DuckDBPyConnection) -> list[tuple[str | None, 
 
 
 def published_pct_warnings(con: duckdb.DuckDBPyConnection) -> list[tuple[str | None, str, str]]:
-    """A release's published year-on-year % against the levels the same release prints for both years (a
-    preliminary table gives this year's and last year's cumulative figures beside the %)."""
+    """A release's published year-on-year % against the levels of both years: the year before as the same release
+    prints it (a preliminary table gives last year's cumulative figure beside the %), else as the latest release
+    of that period gives it (a bulletin prints the % alone)."""
     rows = con.execute(
         """
         WITH loaded AS (
-            SELECT DISTINCT release_id FROM releases WHERE status IN ('loaded', 'partly_quarantined')
+            SELECT release_id, coalesce(published_on, DATE '1900-01-01') AS published_on, vintage_rank, ingested_at
+            FROM releases WHERE status IN ('loaded', 'partly_quarantined')
         ),
         pct AS (
             SELECT o.release_id, o.series_id, o.partner, o.basis, o.period, o.measure, o.value AS published
@@ -146,24 +148,39 @@ def published_pct_warnings(con: duckdb.DuckDBPyConnection) -> list[tuple[str | N
             WHERE o.measure IN ('yoy_quantity_pct', 'yoy_value_pct')
         ),
         levels AS (
-            SELECT o.release_id, o.series_id, o.partner, o.basis, o.period,
+            SELECT o.release_id, o.series_id, o.partner, o.basis, o.period, o.measure AS level_measure,
                    CASE WHEN o.measure IN ('quantity_t', 'quantity') THEN 'yoy_quantity_pct'
                         ELSE 'yoy_value_pct' END AS measure,
                    sum(o.value) AS value
             FROM observations o JOIN loaded USING (release_id)
             WHERE o.measure IN ('quantity_t', 'quantity', 'value_usd', 'value_cny')
             GROUP BY ALL
+        ),
+        latest AS (
+            -- Each level at its latest vintage (as exports_monthly chooses it), in its own unit and currency.
+            SELECT l.series_id, l.partner, l.basis, l.period, l.level_measure, l.measure,
+                   arg_max(l.value, (r.published_on, r.vintage_rank, r.ingested_at, l.release_id)) AS value
+            FROM levels l JOIN loaded r USING (release_id)
+            GROUP BY ALL
+        ),
+        compared AS (
+            SELECT p.release_id, p.series_id, p.partner, p.basis, p.period, p.measure, p.published,
+                   cur.value AS current, coalesce(own.value, other.value) AS previous, own.value IS NOT NULL AS own
+            FROM pct p
+            JOIN levels cur USING (release_id, series_id, partner, basis, period, measure)
+            LEFT JOIN levels own
+              ON own.release_id = p.release_id AND own.series_id = p.series_id AND own.partner = p.partner
+             AND own.basis = p.basis AND own.level_measure = cur.level_measure
+             AND own.period = CAST(p.period - INTERVAL 1 YEAR AS DATE)
+            LEFT JOIN latest other
+              ON other.series_id = p.series_id AND other.partner = p.partner AND other.basis = p.basis
+             AND other.level_measure = cur.level_measure AND other.period = CAST(p.period - INTERVAL 1 YEAR AS DATE)
         )
-        SELECT p.release_id, p.series_id, p.partner, p.basis, p.period, p.measure, p.published, cur.value,
-               prev.value, round(100 * (cur.value / prev.value - 1), 2) AS recomputed
-        FROM pct p
-        JOIN levels cur USING (release_id, series_id, partner, basis, period, measure)
-        JOIN levels prev
-          ON prev.release_id = p.release_id AND prev.series_id = p.series_id AND prev.partner = p.partner
-         AND prev.basis = p.basis AND prev.measure = p.measure
-         AND prev.period = CAST(p.period - INTERVAL 1 YEAR AS DATE)
-        WHERE prev.value > 0 AND abs(100 * (cur.value / prev.value - 1) - p.published) > $tolerance
-        ORDER BY p.series_id, p.period, p.measure
+        SELECT release_id, series_id, partner, basis, period, measure, published, current, previous,
+               round(100 * (current / previous - 1), 2) AS recomputed, own
+        FROM compared
+        WHERE previous > 0 AND abs(100 * (current / previous - 1) - published) > $tolerance
+        ORDER BY series_id, period, measure
         """,
         {"tolerance": PCT_TOLERANCE_POINTS},
     ).fetchall()
@@ -172,10 +189,11 @@ def published_pct_warnings(con: duckdb.DuckDBPyConnection) -> list[tuple[str | N
             release_id,
             "published_pct",
             f"{series_id} {partner} {basis} {period:%Y-%m}: published y/y {measure.split('_')[1]} change "
-            f"{published:+.1f}%, but the release's own levels give {recomputed:+.1f}% ({current:,.1f} against "
-            f"{previous:,.1f} a year earlier; tolerance ±{PCT_TOLERANCE_POINTS:g} points)",
+            f"{published:+.1f}%, but the levels give {recomputed:+.1f}% ({current:,.1f} against {previous:,.1f} a year "
+            f"earlier, {'as the same release prints it' if own else 'at its latest release'}; tolerance "
+            f"±{PCT_TOLERANCE_POINTS:g} points)",
         )
-        for release_id, series_id, partner, basis, period, measure, published, current, previous, recomputed in rows
+        for release_id, series_id, partner, basis, period, measure, published, current, previous, recomputed, own in rows
     ]
 
 
