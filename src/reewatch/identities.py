@@ -184,17 +184,19 @@ def published_pct_warnings(con: duckdb.DuckDBPyConnection) -> list[tuple[str | N
         """,
         {"tolerance": PCT_TOLERANCE_POINTS},
     ).fetchall()
-    return [
-        (
-            release_id,
-            "published_pct",
-            f"{series_id} {partner} {basis} {period:%Y-%m}: published y/y {measure.split('_')[1]} change "
-            f"{published:+.1f}%, but the levels give {recomputed:+.1f}% ({current:,.1f} against {previous:,.1f} a year "
-            f"earlier, {'as the same release prints it' if own else 'at its latest release'}; tolerance "
-            f"±{PCT_TOLERANCE_POINTS:g} points)",
+    warnings = []
+    for release_id, series_id, partner, basis, period, measure, published, current, previous, recomputed, own in rows:
+        warnings.append(
+            (
+                release_id,
+                "published_pct",
+                f"{series_id} {partner} {basis} {period:%Y-%m}: published y/y {measure.split('_')[1]} change "
+                f"{published:+.1f}%, but the levels give {recomputed:+.1f}% ({current:,.1f} against {previous:,.1f} "
+                f"a year earlier, {'as the same release prints it' if own else 'at its latest release'}; tolerance "
+                f"±{PCT_TOLERANCE_POINTS:g} points)",
+            )
         )
-        for release_id, series_id, partner, basis, period, measure, published, current, previous, recomputed, own in rows
-    ]
+    return warnings
 
 
 def record_identity_warnings(con: duckdb.DuckDBPyConnection, run_id: str) -> int:
