@@ -244,6 +244,29 @@ def test_a_figure_1000_times_off_its_neighbours_is_quarantined_as_a_unit_error(t
     }
 
 
+def test_a_line_repeated_in_a_detailed_export_is_quarantined_not_counted_twice(tmp_path: Path) -> None:
+    source = (DETAILED / "2025_magnets_8505111000_usd.csv").read_text(encoding="utf-8-sig").splitlines()
+    header, us, de = source[0], *(next(line for line in source if line.startswith("202512") and f",{name}," in line)
+                                  for name in ("美国", "德国"))  # fmt: skip
+    export = tmp_path / "december_with_a_repeat.csv"
+    export.write_text("\n".join([header, us, de, us]) + "\n", encoding="utf-8")  # lines 2, 3, 4
+    with loaded_lake(tmp_path / "lake", export) as con:
+        quarantined = con.execute("SELECT source_row, rule, message FROM quarantined_rows").fetchall()
+        status = con.execute("SELECT status, rows_loaded, rows_quarantined FROM releases").fetchone()
+        (release_id,) = con.execute("SELECT release_id FROM releases").fetchone()  # type: ignore[misc]
+        us_t = con.execute(
+            "SELECT quantity_t FROM curated.exports_monthly WHERE series_id = 'gacc_magnets_850511' "
+            "AND partner = 'US' AND period = '2025-12-01'"
+        ).fetchone()
+    assert [(row, rule) for row, rule, _ in quarantined] == [("4", "duplicate_row")]
+    assert "december_with_a_repeat.csv row 4: a second line for gacc_magnets_850511 US 2025-12" in quarantined[0][2]
+    assert "(the first is row 2)" in quarantined[0][2]
+    assert status == ("partly_quarantined", 2, 1)
+    assert us_t == (pytest.approx(float(us.split(",")[6]) / 1000),)  # once, not twice
+    kept = pl.read_parquet(tmp_path / "lake" / "_state" / "observations" / f"{release_id}.parquet")
+    assert sorted(kept["source_row"]) == ["2", "3"]
+
+
 def test_a_later_parse_with_the_same_scratch_folder_reuses_a_gb18030_exports_utf8_copy(tmp_path: Path) -> None:
     export = tmp_path / "export.csv"
     shutil.copyfile(FIXTURES / "detailed" / "en_magnets_2025-07_usd_gb18030.csv", export)

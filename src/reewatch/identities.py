@@ -1,8 +1,8 @@
 """The arithmetic the numbers must obey across rows (DOMAIN.md §5), checked in SQL inside the warehouse.
 
-Two kinds of outcome: a figure 1,000× or 10,000× off its neighbours is a unit error and its row is quarantined;
-identity breaks (YTD, destinations vs world, a published % vs its levels) are recorded as warnings with the numbers,
-never silently fixed.
+Two kinds of outcome: a figure 1,000× or 10,000× off its neighbours is a unit error, and a line repeating an
+earlier line's figure a duplicate, and their rows are quarantined; identity breaks (YTD, destinations vs world, a
+published % vs its levels) are recorded as warnings with the numbers, never silently fixed.
 """
 
 from __future__ import annotations
@@ -71,6 +71,41 @@ def suspected_unit_errors(con: duckdb.DuckDBPyConnection, release_id: str) -> li
                 )
                 break
     return violations
+
+
+def duplicate_lines(con: duckdb.DuckDBPyConnection, release_id: str) -> list[Violation]:
+    """Rows of this release that repeat an earlier row's figure: the same series, period, partner, trade mode and
+    measure. Two figures for one key cannot both be meant, and summed they would count a line twice. The first in
+    the file is kept, as the headline and Comtrade parsers keep theirs (a detailed export is only checked here: the
+    warehouse holds its named series, a few thousand of its lines)."""
+    rows = con.execute(
+        """
+        WITH ranked AS (
+            SELECT source_row, series_id, period, partner, trade_mode,
+                   row_number() OVER key_rows AS n, first_value(source_row) OVER key_rows AS first_row
+            FROM observations
+            WHERE release_id = $release
+            WINDOW key_rows AS (
+                PARTITION BY series_id, period, basis, partner, trade_mode, measure
+                ORDER BY TRY_CAST(source_row AS BIGINT) NULLS LAST, source_row
+            )
+        )
+        SELECT DISTINCT source_row, series_id, period, partner, trade_mode, first_row
+        FROM ranked WHERE n > 1 AND source_row <> first_row
+        ORDER BY TRY_CAST(source_row AS BIGINT) NULLS LAST, source_row
+        """,
+        {"release": release_id},
+    ).fetchall()
+    return [
+        Violation(
+            str(source_row),
+            "duplicate_row",
+            f"a second line for {series_id} {partner} {period:%Y-%m}{f' ({mode})' if mode else ''} "
+            f"(the first is row {first_row}): two figures for one line cannot both be meant, and summed they would "
+            "count it twice",
+        )
+        for source_row, series_id, period, partner, mode, first_row in rows
+    ]
 
 
 def identity_warnings(con: duckdb.DuckDBPyConnection) -> list[tuple[str | None, str, str]]:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import duckdb
 
-from reewatch.identities import suspected_unit_errors
+from reewatch.identities import duplicate_lines, suspected_unit_errors
 from reewatch.lake import Lake, LakeObject, sha256_file
 from reewatch.observation_pairs import is_paired, long_sql, pairs_from_long_sql
 from reewatch.stage import (
@@ -221,12 +221,14 @@ def commit_release(
         _clear_release(con, release_id)
         for table in staged.tables:
             _insert_staged(con, table, release_id, stage_dir / f"{table}.parquet", staged.bad_rows)
-        # Unit errors need the neighbouring months of other releases: only the warehouse can tell.
-        unit_errors = [v for v in suspected_unit_errors(con, release_id) if v.source_row not in staged.bad_rows]
-        if unit_errors:
+        # Unit errors need the neighbouring months of other releases, and a detailed export's repeated lines are
+        # found among the few it loads (not over all ten million): only the warehouse can tell.
+        found = suspected_unit_errors(con, release_id) + duplicate_lines(con, release_id)
+        violations = [v for v in found if v.source_row not in staged.bad_rows]
+        if violations:
             from reewatch.sources.base import record_json
 
-            rows = {v.source_row for v in unit_errors}
+            rows = {v.source_row for v in violations}
             if release_file is not None:  # staged here: the stage folder holds the working files (a UTF-8 copy)
                 raw = _raw_records(release_file, staged.file_name, rows, scratch=stage_dir)
             else:
@@ -234,7 +236,7 @@ def commit_release(
                     raw = _raw_records(path, staged.file_name, rows)
             quarantine += [
                 QuarantineEntry(v.source_row, v.rule, v.message, record_json(raw.get(v.source_row, {})))
-                for v in unit_errors
+                for v in violations
             ]
             for table in RELEASE_TABLES:  # a source row loads whole or not at all
                 con.execute(
@@ -256,10 +258,10 @@ def commit_release(
         _record_release(con, outcome, landing_key, staged, landed_at, staged.size, run_id)
         if seen:
             mark_seen(con, seen)
-        if unit_errors:  # rare: the writer quarantined rows the stage had passed, which the kept lines leave out
+        if violations:  # rare: the writer quarantined rows the stage had passed, which the kept lines leave out
             # Inside the transaction: should the lake refuse the file, nothing is committed and the task's retry
             # loads the release again (after the commit, the retry would find it loaded and call it a duplicate).
-            _keep_detail(lake, con, release_id, observations, staged.bad_rows | {v.source_row for v in unit_errors},
+            _keep_detail(lake, con, release_id, observations, staged.bad_rows | {v.source_row for v in violations},
                          work_dir)  # fmt: skip
     log.debug("%s", outcome.message)
     return outcome
