@@ -363,6 +363,78 @@ def test_replay_reloads_from_raw_without_duplicating(tmp_path: Path) -> None:
         assert len(archived_releases(con, [prefix])) == 1
 
 
+def test_replaying_a_superseded_file_does_not_make_it_current_again(tmp_path: Path) -> None:
+    # Two files of one release date: the one loaded last is current. A replay re-parses the first and keeps when it
+    # was first loaded, so the choice stands (a replay is no new publication).
+    from reewatch.curate import build_curated
+    from reewatch.ingest import archived_releases, replay_release
+    from reewatch.lake import open_lake
+
+    original = SAMPLES / "headline" / "2025-08_major_exports_usd.csv"  # August 5,792.0 t
+    corrected = tmp_path / "2025-08_major_exports_usd_corrected.csv"
+    corrected.write_text(original.read_text(encoding="utf-8").replace('"5,792.0"', '"5,793.0"', 1), encoding="utf-8")
+    august = (
+        "SELECT quantity_t FROM curated.exports_monthly WHERE series_id = 'gacc_rare_earths' AND period = '2025-08-01'"
+    )
+    with loaded_lake(tmp_path / "lake", original, corrected) as con:
+        assert con.execute(august).fetchone() == (5793.0,)
+        lake = open_lake(str(tmp_path / "lake"))
+        (first,) = [r for r in archived_releases(con, None) if r[1] == original.name]
+        replay_release(lake, con, first, "replay-run", tmp_path / "work")
+        build_curated(con)
+        assert con.execute(august).fetchone() == (5793.0,)
+        revision = con.execute(
+            "SELECT first_value, latest_value, delta FROM curated.revisions "
+            "WHERE series_id = 'gacc_rare_earths' AND period = '2025-08-01' AND measure = 'quantity_t'"
+        ).fetchall()
+    assert revision == [(5792.0, 5793.0, 1.0)]
+
+
+def test_a_february_given_as_a_month_and_in_a_jan_feb_figure_is_one_row(tmp_path: Path) -> None:
+    # An older February bulletin prints 2月 and 1至2月 (DOMAIN.md §3.1, ten columns); the preliminary release of the
+    # same months prints the combined Jan–Feb figure alone. One row per series, period and partner: the month.
+    bulletin = tmp_path / "en_bulletin_2025-02_usd.csv"
+    bulletin.write_text(
+        "\n".join([
+            '"Table 13 China\'s Major Export Commodities in Quantity and Value, February 2025"',
+            '"Unit: US$1,000"',
+            "Commodity,Unit,February,,January to February,,YoY % (February),,YoY % (January to February),",
+            ",,Quantity,Value,Quantity,Value,Quantity,Value,Quantity,Value",
+            'Rare earths,Ton,"4,100.0","28,000","8,511.3","58,012",-5.0,-8.0,-3.0,-10.4',
+        ]) + "\n",
+        encoding="utf-8",
+    )  # fmt: skip
+    files = [FIXTURES / "headline" / "zh_preliminary_2025-02_cny_bom.csv", bulletin,
+             SAMPLES / "headline" / "2025-03_major_exports_usd.csv"]  # fmt: skip
+    with loaded_lake(tmp_path / "lake", *files) as con:
+        rows = con.execute(
+            "SELECT strftime(period, '%Y-%m'), period_kind, quantity_t, ytd_quantity_t, mom_pct "
+            "FROM curated.exports_monthly WHERE series_id = 'gacc_rare_earths' ORDER BY period"
+        ).fetchall()
+    assert rows == [("2025-02", "month", 4100.0, 8511.3, None), ("2025-03", "month", 5666.3, 14177.3, 38.2)]
+
+
+def test_a_year_to_date_summed_from_months_is_unknown_after_a_missing_month(tmp_path: Path) -> None:
+    # Detailed exports give months only: their year to date is the sum of the months, and without May it is not
+    # known from May on (DOMAIN.md §5: ytd(Dec) is the year total), rather than short by May's exports.
+    source = (DETAILED / "2025_magnets_8505111000_usd.csv").read_text(encoding="utf-8-sig").splitlines()
+    export = tmp_path / "2025_magnets_without_may.csv"
+    export.write_text("\n".join(line for line in source if not line.startswith("202505")) + "\n", encoding="utf-8")
+    with loaded_lake(tmp_path / "lake", export) as con:
+        ytd = dict(
+            con.execute(
+                "SELECT month(period), ytd_quantity_t FROM curated.exports_monthly "
+                "WHERE series_id = 'gacc_magnets_850511' AND partner = 'WORLD'"
+            ).fetchall()
+        )
+        months = con.execute(
+            "SELECT round(sum(quantity_t), 6) FROM curated.exports_monthly "
+            "WHERE series_id = 'gacc_magnets_850511' AND partner = 'WORLD' AND month(period) <= 4"
+        ).fetchone()
+    assert 5 not in ytd and ytd[4] == months[0]  # type: ignore[index]
+    assert [ytd[m] for m in range(6, 13)] == [None] * 7
+
+
 def test_a_set_aside_row_in_the_future_does_not_date_the_detailed_export(tmp_path: Path) -> None:
     # Its lines are March 2019 but one: January 2031, which the contract sets aside (period_not_in_future). Dated by
     # that line the release would outrank, as the latest publication, every later file of March 2019.

@@ -196,11 +196,13 @@ def commit_release(
     landed_at: datetime,
     seen: Admission | None = None,
     release_file: Path | None = None,
+    ingested_at: datetime | None = None,
 ) -> ReleaseOutcome:
     """Load one staged release in one transaction, replacing any rows it had before (a replay, or what a crashed
     run left). `seen` is the landing object it came from, marked seen in the same transaction. `release_file` is
     the release's bytes when this process staged it into `stage_dir` (rows the commit quarantines are then looked
-    up there, with the stage's working files, instead of in raw/)."""
+    up there, with the stage's working files, instead of in raw/). `ingested_at` is when it was first loaded, for a
+    replay: the curated tables break ties between files of one release date by it, and a replay changes no choice."""
     release_id = staged.release_id
     if staged.failure:
         outcome = ReleaseOutcome(release_id, staged.file_name, "failed", 0, 0, 0, staged.failure)
@@ -208,7 +210,7 @@ def commit_release(
         lake.delete(f"{DETAIL_PREFIX}{release_id}.parquet")
         with transaction(con):
             _clear_release(con, release_id)
-            _record_release(con, outcome, landing_key, None, landed_at, staged.size, run_id)
+            _record_release(con, outcome, landing_key, None, landed_at, staged.size, run_id, ingested_at)
             if seen:
                 mark_seen(con, seen)
         return outcome
@@ -255,7 +257,7 @@ def commit_release(
             )  # fmt: skip
         for warning in staged.warnings:
             con.execute("INSERT INTO load_warnings VALUES (?, 'parser', ?, ?)", [release_id, warning, run_id])
-        _record_release(con, outcome, landing_key, staged, landed_at, staged.size, run_id)
+        _record_release(con, outcome, landing_key, staged, landed_at, staged.size, run_id, ingested_at)
         if seen:
             mark_seen(con, seen)
         if violations:  # rare: the writer quarantined rows the stage had passed, which the kept lines leave out
@@ -376,6 +378,7 @@ def _record_release(
     landed_at: datetime,
     size: int,
     run_id: str,
+    ingested_at: datetime | None = None,
 ) -> None:
     con.execute(
         "INSERT INTO releases VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -389,7 +392,7 @@ def _record_release(
             staged.published_on if staged else None,
             staged.published_on_estimated if staged else None,
             landed_at,
-            utc_now(),  # ingested_at, in UTC like every timestamp reewatch writes
+            ingested_at or utc_now(),  # in UTC like every timestamp reewatch writes
             size,
             outcome.rows_in,
             outcome.rows_loaded,
@@ -442,10 +445,13 @@ def replay_release(
     """Re-parse an archived release from raw/ and reload it, replacing its rows and quarantine."""
     release_id, file_name, landing_key = release
     landed_at = first_landed_at(con, release_id)
+    (ingested_at,) = con.execute(
+        "SELECT min(ingested_at) FROM releases WHERE release_id = ? AND status <> 'duplicate'", [release_id]
+    ).fetchone() or (None,)
     with lake.local_copy(f"raw/{release_id}", work_dir) as path, local_stage(work_dir, release_id) as stage_dir:
         staged = stage_release(path, file_name, release_id, stage_dir)
         return commit_release(lake, con, staged, stage_dir, run_id, work_dir, landing_key=landing_key,
-                              landed_at=landed_at, release_file=path)  # fmt: skip
+                              landed_at=landed_at, release_file=path, ingested_at=ingested_at)  # fmt: skip
 
 
 def first_landed_at(con: duckdb.DuckDBPyConnection, release_id: str) -> datetime:

@@ -13,7 +13,7 @@
 -- column value_usd: Export value in US dollars, as published in USD (never converted from CNY).
 -- column value_cny: Export value in yuan, as published in CNY (never converted from USD).
 -- column unit_value_usd_per_kg: value_usd / (quantity_t × 1000): US dollars per kilogram.
--- column ytd_quantity_t: Cumulative January-to-period quantity in tonnes: as published, else the sum of the year's months (a January also held in a Jan–Feb figure counted once).
+-- column ytd_quantity_t: Cumulative January-to-period quantity in tonnes: as published, else the sum of the year's months when every one is there (a January also held in a Jan–Feb figure counted once); NULL when a month is missing.
 -- column mom_pct: Change on the previous month in percent, within this series and partner; NULL when either side is a Jan–Feb figure.
 -- column yoy_pct: Change on the same period a year earlier in percent, same series, partner and period kind.
 -- column share_of_world_pct: This partner's share of the series' WORLD quantity in the same period, percent.
@@ -64,7 +64,7 @@ latest AS (
       )
     GROUP BY series_id, period, basis, measure
 ),
-flows AS (
+figures AS (
     SELECT series_id, period, basis AS period_kind, partner,
            min(partner_name) AS partner_name,  -- min, not any_value: the same name whatever the load order
            max(value) FILTER (WHERE measure = 'quantity_t') AS quantity_t,
@@ -79,6 +79,18 @@ flows AS (
     WHERE basis IN ('month', 'jan_feb') AND measure IN ('quantity_t', 'value_usd', 'value_cny')
     GROUP BY ALL
 ),
+flows AS (
+    -- One row per February: a February given as a month of its own (an older bulletin's 2月) shows that month,
+    -- and a Jan–Feb figure of it becomes its year to date (jan_feb_ytd).
+    SELECT * FROM figures f
+    WHERE NOT (f.period_kind = 'jan_feb' AND EXISTS (
+        SELECT 1 FROM figures m
+        WHERE m.period_kind = 'month' AND m.series_id = f.series_id AND m.partner = f.partner AND m.period = f.period
+    ))
+),
+jan_feb_ytd AS (
+    SELECT series_id, period, partner, quantity_t AS ytd_quantity_t FROM figures WHERE period_kind = 'jan_feb'
+),
 published_ytd AS (
     SELECT series_id, period, partner, value AS ytd_quantity_t
     FROM latest
@@ -88,9 +100,26 @@ world AS (
     SELECT series_id, period, quantity_t AS world_quantity_t FROM flows WHERE partner = 'WORLD'
 ),
 jan_feb_years AS (
-    -- Years whose January sits in a Jan–Feb figure: a single-month January of such a year (an older bulletin's)
-    -- is in that figure too, and a year to date counts it once.
+    -- Years whose January sits in a Jan–Feb row: a single-month January of such a year (an older bulletin's) is
+    -- in that row too, and a year to date counts it once.
     SELECT DISTINCT series_id, partner, year(period) AS year FROM flows WHERE period_kind = 'jan_feb'
+),
+ytd_parts AS (
+    -- What each row adds to a year to date summed from the months: its quantity and how many months it covers.
+    -- A sum is given only when every month up to the period is there: a missing month makes it unknown, not less.
+    SELECT f.series_id, f.period, f.partner,
+           CASE WHEN month(f.period) = 1 AND jf.year IS NOT NULL THEN NULL ELSE f.quantity_t END AS counted,
+           CASE WHEN f.quantity_t IS NULL OR (month(f.period) = 1 AND jf.year IS NOT NULL) THEN 0
+                WHEN f.period_kind = 'jan_feb' THEN 2 ELSE 1 END AS months
+    FROM flows f
+    LEFT JOIN jan_feb_years jf ON jf.series_id = f.series_id AND jf.partner = f.partner AND jf.year = year(f.period)
+),
+summed_ytd AS (
+    SELECT series_id, period, partner,
+           CASE WHEN sum(months) OVER year_so_far = month(period) THEN round(sum(counted) OVER year_so_far, 6) END
+               AS ytd_quantity_t
+    FROM ytd_parts
+    WINDOW year_so_far AS (PARTITION BY series_id, partner, year(period) ORDER BY period)
 ),
 records AS (
     -- Records compare single months only: a two-month Jan–Feb figure is no record.
@@ -117,11 +146,7 @@ SELECT f.series_id,
        f.value_cny,
        round(f.value_usd / nullif(f.quantity_t * 1000, 0), 4) AS unit_value_usd_per_kg,
        coalesce(
-           y.ytd_quantity_t,
-           CASE WHEN month(f.period) = 1 THEN f.quantity_t END,
-           sum(CASE WHEN month(f.period) = 1 AND jf.year IS NOT NULL THEN NULL ELSE f.quantity_t END) OVER (
-               PARTITION BY f.series_id, f.partner, year(f.period) ORDER BY f.period
-           )
+           y.ytd_quantity_t, jy.ytd_quantity_t, CASE WHEN month(f.period) = 1 THEN f.quantity_t END, sy.ytd_quantity_t
        ) AS ytd_quantity_t,
        CASE WHEN f.period_kind = 'month' AND prev.period_kind = 'month'
             THEN round(100 * (f.quantity_t / nullif(prev.quantity_t, 0) - 1), 2) END AS mom_pct,
@@ -137,6 +162,8 @@ SELECT f.series_id,
        f.release_id
 FROM flows f
 LEFT JOIN published_ytd y USING (series_id, period, partner)
+LEFT JOIN jan_feb_ytd jy USING (series_id, period, partner)
+LEFT JOIN summed_ytd sy USING (series_id, period, partner)
 LEFT JOIN flows prev
        ON prev.series_id = f.series_id AND prev.partner = f.partner
       AND prev.period = CAST(f.period - INTERVAL 1 MONTH AS DATE)
@@ -146,5 +173,4 @@ LEFT JOIN flows ly
 LEFT JOIN world w ON w.series_id = f.series_id AND w.period = f.period
 LEFT JOIN records r ON r.series_id = f.series_id AND r.period = f.period AND r.partner = f.partner
 LEFT JOIN first_month fm ON fm.series_id = f.series_id AND fm.partner = f.partner
-LEFT JOIN jan_feb_years jf ON jf.series_id = f.series_id AND jf.partner = f.partner AND jf.year = year(f.period)
 ORDER BY f.series_id, f.partner, f.period

@@ -7,7 +7,7 @@
 -- column vintage: Release kind: preliminary, bulletin, detailed, mirror …; later kinds restate earlier ones.
 -- column published_on: Publication date (estimated from the GACC release calendar when the file does not say).
 -- column landed_at: When the file arrived in landing/ (UTC).
--- column ingested_at: When reewatch loaded it (UTC).
+-- column ingested_at: When reewatch first loaded it (UTC); a replay keeps it, so it changes no current figure.
 -- column rows_in: Data rows in the file.
 -- column rows_loaded: Rows loaded into the warehouse.
 -- column rows_quarantined: Rows set aside in quarantined_rows; rows_in = rows_loaded + rows_quarantined.

@@ -32,7 +32,7 @@ spans AS (
     GROUP BY ALL
 )
 SELECT series_id, period, partner, measure, first_value, first_release_id, latest_value, latest_release_id,
-       latest_value - first_value AS delta,
+       round(latest_value - first_value, 6) AS delta,  -- without the binary noise of a difference (0.30000000000018)
        round(100 * (latest_value - first_value) / nullif(first_value, 0), 3) AS delta_pct
 FROM spans
 WHERE latest_value <> first_value  -- a net change (a figure restated and restored again is no revision)
