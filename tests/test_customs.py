@@ -151,11 +151,15 @@ def test_a_short_line_is_quarantined_and_a_badly_quoted_cell_fails_its_file_nami
         failure = con.execute("SELECT message FROM releases WHERE file_name = 'bad_quote.csv'").fetchone()
         quarantined = con.execute("SELECT source_row, rule FROM quarantined_rows ORDER BY rule").fetchall()
         rows_in = con.execute("SELECT rows_in FROM releases WHERE file_name = 'short_line.csv'").fetchone()
+        # The curated table lists the file that could not be read too (CONTRACT §3: rows or files), as one row.
+        curated = con.execute("SELECT source_row, rule, message FROM curated.quarantined_rows ORDER BY rule").fetchall()
     assert releases == {"short_line.csv": "partly_quarantined", "bad_quote.csv": "failed"}
     # Its line in the file, the blank line counted; the quantity and the value: one entry per row and rule.
     assert quarantined == [("4", "number_parses")] and rows_in == (2,)
     assert failure is not None
     assert "line 4, column quantity: '\"1,116,000\"x' is not a properly quoted cell" in failure[0]
+    assert [(row, rule) for row, rule, _ in curated] == [("4", "number_parses"), (None, "unreadable_file")]
+    assert curated[1][2] == failure[0]
 
 
 def test_newer_vintage_wins_whatever_the_landing_order_and_revisions_show_it(tmp_path: Path) -> None:

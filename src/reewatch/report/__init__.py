@@ -202,12 +202,14 @@ def _figures(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
         FROM curated.quarantined_rows q
         LEFT JOIN (SELECT DISTINCT release_id, file_name FROM curated.releases WHERE status <> 'duplicate') r
         USING (release_id)
+        WHERE q.source_row IS NOT NULL  -- a whole file that could not be read is listed with the failed files
         ORDER BY r.file_name, q.source_row, q.rule
         LIMIT {LISTED_ROWS}
         """,  # noqa: S608 - a constant
     )
     counted = con.execute(
-        "SELECT count(*), count(DISTINCT (release_id, source_row)) FROM curated.quarantined_rows"
+        "SELECT count(*), count(DISTINCT (release_id, source_row)) FROM curated.quarantined_rows "
+        "WHERE source_row IS NOT NULL"
     ).fetchone()
     quarantine_entries, quarantined_rows = counted if counted else (0, 0)
     failed = _rows(
