@@ -162,6 +162,21 @@ def test_a_short_line_is_quarantined_and_a_badly_quoted_cell_fails_its_file_nami
     assert curated[1][2] == failure[0]
 
 
+def test_a_nul_byte_past_the_detected_head_fails_the_detailed_export_naming_its_line(tmp_path: Path) -> None:
+    # Detection reads the first 4 KB; a NUL further on would otherwise be loaded inside a cell (and reach reports).
+    header = "数据年月,商品编码,商品名称,贸易伙伴编码,贸易伙伴名称,贸易方式,第一数量,第一计量单位,第二数量,第二计量单位,美元"
+    lines = [f"202507,850511{i:04d},稀土永磁体,502,美国,一般贸易,{1000 + i},千克,,,5000" for i in range(200)]
+    lines[150] = lines[150].replace("稀土永磁体", "稀土\x00永磁体")  # line 152 of the file
+    export = tmp_path / "nul_late.csv"
+    export.write_text(header + "\n" + "\n".join(lines) + "\n", encoding="utf-8")
+    assert b"\x00" not in export.read_bytes()[:4096]
+    with loaded_lake(tmp_path / "lake", export) as con:
+        status, message = con.execute("SELECT status, message FROM releases").fetchone()  # type: ignore[misc]
+    assert status == "failed"
+    assert message == "nul_late.csv: cannot read the CSV: line 152 holds a NUL byte, which no text export has (a " \
+        "damaged copy, or not a CSV file at all)"  # fmt: skip
+
+
 def test_newer_vintage_wins_whatever_the_landing_order_and_revisions_show_it(tmp_path: Path) -> None:
     bulletin = FIXTURES / "headline" / "en_bulletin_2025-08_usd.csv"
     preliminary = SAMPLES / "headline" / "2025-08_major_exports_usd.csv"
