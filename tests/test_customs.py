@@ -162,6 +162,21 @@ def test_a_short_line_is_quarantined_and_a_badly_quoted_cell_fails_its_file_nami
     assert curated[1][2] == failure[0]
 
 
+def test_commas_are_dropped_only_where_they_group_thousands(tmp_path: Path) -> None:
+    # "1.234,5" is a European decimal comma: as 1.2345 kg it would load 1,000 times too small, in silence.
+    header = "数据年月,商品编码,商品名称,贸易伙伴编码,贸易伙伴名称,贸易方式,第一数量,第一计量单位,第二数量,第二计量单位,美元"
+    quantities = ['"1,116,000"', '"1,234.5"', '" 2,000 "', '"1.234,5"', '"12,34,5"', '"36,9"', '"1,2345"']
+    lines = [f"202507,8505111000,稀土永磁体,502,美国,{mode},{q},千克,,,5000" for mode, q in enumerate(quantities)]
+    export = tmp_path / "commas.csv"
+    export.write_text(header + "\n" + "\n".join(lines) + "\n", encoding="utf-8")
+    parsed = parse_release_file(export, export.name)
+    try:
+        rows = next(iter(parsed.batches())).filter(pl.col("measure") == "quantity_t").sort("source_row")
+    finally:
+        parsed.close()
+    assert rows["value"].to_list() == [1116.0, 1.2345, 2.0, None, None, None, None]
+
+
 def test_a_nul_byte_past_the_detected_head_fails_the_detailed_export_naming_its_line(tmp_path: Path) -> None:
     # Detection reads the first 4 KB; a NUL further on would otherwise be loaded inside a cell (and reach reports).
     header = "数据年月,商品编码,商品名称,贸易伙伴编码,贸易伙伴名称,贸易方式,第一数量,第一计量单位,第二数量,第二计量单位,美元"

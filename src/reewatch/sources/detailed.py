@@ -307,10 +307,20 @@ def _month(period: pl.Expr) -> pl.Expr:
     return _cleaned_where(yyyymm.is_null() & period.is_not_null(), dashed_month, yyyymm)
 
 
+# Thousands separators where they belong: "1,116,000" or "1,234.5", not "1.234,5" (a decimal comma) or "12,34,5".
+_GROUPED = r"^\s*[-+]?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]*)?\s*$"
+
+
 def _number(text: pl.Expr) -> pl.Expr:
-    """A published figure as a number (thousands separators and spaces dropped), null when it is none."""
+    """A published figure as a number (thousands separators and spaces dropped), null when it is none. Commas are
+    dropped only where they group thousands: "1.234,5" is no number (a null, which the contract quarantines), not
+    1.2345."""
     as_printed = text.cast(pl.Float64, strict=False)
-    cleaned = text.str.replace_all(",", "", literal=True).str.strip_chars().cast(pl.Float64, strict=False)
+    cleaned = (
+        pl.when(text.str.contains(_GROUPED) | ~text.str.contains(",", literal=True))
+        .then(text.str.replace_all(",", "", literal=True).str.strip_chars())
+        .cast(pl.Float64, strict=False)
+    )
     return _cleaned_where(as_printed.is_null() & text.is_not_null(), cleaned, as_printed)
 
 
