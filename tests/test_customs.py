@@ -301,6 +301,27 @@ def test_a_line_repeated_in_a_detailed_export_is_quarantined_not_counted_twice(t
     assert sorted(kept["source_row"]) == ["2", "3"]
 
 
+def test_a_named_series_line_whose_quantity_is_in_no_mass_unit_is_quarantined(tmp_path: Path) -> None:
+    # Left as a count, its quantity would be missing from the month's world total while its value counted.
+    header = "数据年月,商品编码,商品名称,贸易伙伴编码,贸易伙伴名称,贸易方式,第一数量,第一计量单位,第二数量,第二计量单位,美元"
+    export = tmp_path / "units.csv"
+    export.write_text(
+        f"{header}\n202507,8505111000,稀土永磁体,502,美国,一般贸易,470590,千克,,,22475421\n"
+        "202507,8505111000,稀土永磁体,304,德国,一般贸易,470590,个,,,22475421\n"
+        "202507,8505119000,其他永磁体,304,德国,一般贸易,1200,个,,,5000\n",  # another code: counts are its business
+        encoding="utf-8",
+    )
+    with loaded_lake(tmp_path / "lake", export) as con:
+        quarantined = con.execute("SELECT source_row, rule, message FROM quarantined_rows").fetchall()
+        world = con.execute(
+            "SELECT quantity_t, value_usd FROM curated.exports_monthly WHERE series_id = 'gacc_magnets_850511' "
+            "AND partner = 'WORLD'"
+        ).fetchone()
+    assert [(row, rule) for row, rule, _ in quarantined] == [("3", "mass_unit")]
+    assert "gacc_magnets_850511 DE 2025-07 quantity '470590' is in '个', which is no unit of mass" in quarantined[0][2]
+    assert world == (pytest.approx(470.59), 22475421.0)  # the US line alone: quantity and value alike
+
+
 def test_a_later_parse_with_the_same_scratch_folder_reuses_a_gb18030_exports_utf8_copy(tmp_path: Path) -> None:
     export = tmp_path / "export.csv"
     shutil.copyfile(FIXTURES / "detailed" / "en_magnets_2025-07_usd_gb18030.csv", export)

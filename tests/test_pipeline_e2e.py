@@ -226,9 +226,10 @@ def test_malformed_rows_are_quarantined_and_good_files_still_publish(cli, tmp_pa
     catalog = str(lake / "catalog.duckdb")
     quarantined = query_catalog(catalog, "SELECT source_row, rule, message FROM ree.quarantined_rows ORDER BY 1")
     assert [(row, rule) for row, rule, _ in quarantined] == [
-        ("6", "number_parses"), ("7", "non_negative"), ("8", "row_shape"),
+        ("6", "number_parses"), ("7", "non_negative"), ("8", "row_shape"), (None, "unreadable_file"),
     ]  # fmt: skip
-    assert all(message.startswith("malformed_2025-09.csv row ") for _, _, message in quarantined)
+    assert all(message.startswith("malformed_2025-09.csv row ") for _, _, message in quarantined[:3])
+    assert quarantined[3][2].startswith("no_title.csv: no known layout")  # the file, as one row
     raw = query_catalog(catalog, "SELECT raw_record->>'Commodity' FROM ree.quarantined_rows WHERE source_row = '7'")
     assert raw == [("Fertilizers",)]
     statuses = dict(query_catalog(catalog, "SELECT file_name, status FROM ree.releases"))
