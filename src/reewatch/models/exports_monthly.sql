@@ -6,7 +6,7 @@
 --         kind of release) prevails (DOMAIN.md §2); a missing WORLD total is the sum of the destinations
 -- column series_id: Which series: gacc_rare_earths (GACC headline 稀土), gacc_magnets_850511 (HS 8505.11 magnets), bloomberg_re_products, or gacc_commodity:<name>. Never mix series.
 -- column period: First day of the month; a Jan–Feb combined figure sits on February.
--- column period_kind: month, or jan_feb for the combined two-month January–February figure.
+-- column period_kind: month, or jan_feb for the combined two-month January–February figure (a February also given as a month of its own shows the month, with the Jan–Feb figure as its year to date).
 -- column partner: Destination as ISO 3166-1 alpha-2, or WORLD for the total.
 -- column partner_name: Destination name as published, in the release's language (Chinese in GACC's detailed exports); World for the total.
 -- column quantity_t: Exported quantity in tonnes (normalised from the published unit).
