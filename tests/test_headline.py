@@ -96,3 +96,18 @@ def test_empty_and_binary_files_are_unreadable() -> None:
         parse_release(b"", "empty.csv")
     with pytest.raises(UnreadableRelease):
         parse_release(b"\x00\x01\x02 Major Exports by Quantity and Value", "binary.csv")
+
+
+@pytest.mark.parametrize("invisible", ["\ufeff", "\u200b", "\u200d", "\u00ad"])  # BOM, ZWSP, ZWJ, soft hyphen
+def test_an_invisible_character_in_a_label_header_or_unit_changes_nothing(invisible: str) -> None:
+    # A BOM left at the start of a pasted row or a zero-width space inside a word shows in no viewer: the figure
+    # must stay on its series (not become 'gacc_commodity:\ufeffrare earths') and the unit stay tonnes.
+    path = SAMPLES / "headline" / "2025-08_major_exports_usd.csv"
+    text = path.read_text(encoding="utf-8")
+    text = text.replace("Rare earths,Ton,", f"{invisible}Rare{invisible} earths,T{invisible}on,")
+    text = text.replace("Commodity,Unit,", f"{invisible}Commo{invisible}dity,Un{invisible}it,")
+    parsed = parse_release(text.encode(), path.name)
+    assert _value(parsed, "gacc_rare_earths", date(2025, 8, 1), "month", "quantity_t") == 5792.0
+    obs = parsed.observations
+    assert set(obs[obs.series_id == "gacc_rare_earths"].commodity) == {"Rare earths"}
+    assert not [s for s in obs.series_id if invisible in s] and parsed.rejects == []

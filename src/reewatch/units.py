@@ -19,9 +19,22 @@ class Scale:
     kind: str  # mass | money | count
 
 
+def without_format_chars(text: str) -> str:
+    """The text without Unicode format characters (category Cf: BOM, zero-width space and joiner, soft hyphen, bidi
+    marks): invisible, they would make 'Rare\u200b earths' another commodity than 'Rare earths'. NFKC keeps them."""
+    if text.isascii():
+        return text
+    return "".join(char for char in text if unicodedata.category(char) != "Cf")
+
+
+def nfkc(text: str) -> str:
+    """NFKC of the text without its format characters: how labels, headers and units are folded before matching."""
+    return unicodedata.normalize("NFKC", without_format_chars(text))
+
+
 def _key(text: str) -> str:
     """Fold width, case and spacing so '１０，０００ Tons' and '10000T' find the same entry."""
-    text = unicodedata.normalize("NFKC", text).lower()
+    text = nfkc(text).lower()
     return re.sub(r"[\s,$:：]", "", text)
 
 
@@ -53,7 +66,7 @@ def scale_of(published_unit: str) -> Scale | None:
 
 def money_scale_from_caption(caption: str) -> Scale | None:
     """Find the money unit in a caption such as 'Unit: USD1 Million' or '单位：万元人民币'."""
-    text = unicodedata.normalize("NFKC", caption)
+    text = nfkc(caption)
     text = re.sub(r"^\s*(金额单位|单位|units?)\s*[:：]?\s*", "", text, flags=re.IGNORECASE).strip().strip('"')
     scale = scale_of(text)
     return scale if scale is not None and scale.kind == "money" else None
@@ -73,7 +86,7 @@ def parse_number(text: str | None) -> float | None:
     """
     if text is None:
         return None
-    cleaned = unicodedata.normalize("NFKC", FOLDING_FOOTNOTE.sub("", str(text))).strip().replace("\u2212", "-")
+    cleaned = nfkc(FOLDING_FOOTNOTE.sub("", str(text))).strip().replace("\u2212", "-")
     if cleaned in NONE_MARKS:
         return None
     cleaned = _FOOTNOTE.sub("", cleaned).replace(",", "").replace(" ", "").replace("%", "")

@@ -12,7 +12,6 @@ the month, the cumulative Jan–month, the prior year's cumulative, and the year
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -31,7 +30,15 @@ from reewatch.sources.base import (
     lookalike_letters,
     read_csv_grid,
 )
-from reewatch.units import FOLDING_FOOTNOTE, Scale, money_scale_from_caption, parse_number, scale_of
+from reewatch.units import (
+    FOLDING_FOOTNOTE,
+    Scale,
+    money_scale_from_caption,
+    nfkc,
+    parse_number,
+    scale_of,
+    without_format_chars,
+)
 
 LAYOUT_CSV = "gacc_headline_csv"
 LAYOUT_XLSX = "gacc_headline_xlsx"
@@ -99,8 +106,9 @@ _RELEASE_DAY = {"preliminary": 10, "bulletin": 18}
 
 
 def _fold(text: str) -> str:
-    """Width, case and runs of whitespace folded: '（13）  Rare  Earths' → '(13) rare earths'."""
-    return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", text)).strip().lower()
+    """Width, case and runs of whitespace folded, invisible (format) characters dropped: '（13）  Rare  Earths' →
+    '(13) rare earths'."""
+    return re.sub(r"\s+", " ", nfkc(text)).strip().lower()
 
 
 # --- detection and dispatch ---------------------------------------------------------------------------------------
@@ -140,7 +148,7 @@ def _text_has_title(head: bytes) -> bool:
     for encoding in ("utf-8-sig", "gb18030"):
         # errors="ignore": the head may end inside a multi-byte character; a wrong guess just finds no title.
         lines = head.decode(encoding, errors="ignore").splitlines()[:_TITLE_ROWS]
-        folded = unicodedata.normalize("NFKC", "\n".join(lines))
+        folded = nfkc("\n".join(lines))
         if any(pattern.search(folded) for _, pattern in _FAMILIES):
             return True
     return False
@@ -266,7 +274,7 @@ def _title_at(rows: list[GridRow]) -> int | None:
 
 def _vintage(row: GridRow) -> str:
     """The family whose title words the row carries ('' when none)."""
-    text = unicodedata.normalize("NFKC", " ".join(row.cells))
+    text = nfkc(" ".join(row.cells))
     return next((vintage for vintage, pattern in _FAMILIES if pattern.search(text)), "")
 
 
@@ -335,7 +343,7 @@ def _money_unit(top_rows: list[GridRow], header_rows: list[GridRow]) -> tuple[Sc
 
 def _caption(text: str) -> str:
     return re.sub(
-        r"^\s*(金额单位|单位|units?)\s*[:：]?\s*", "", unicodedata.normalize("NFKC", text), flags=re.I
+        r"^\s*(金额单位|单位|units?)\s*[:：]?\s*", "", nfkc(text), flags=re.I
     ).strip()
 
 
@@ -430,8 +438,9 @@ def _shape_problem(cells: list[str], width: int, table: _Layout) -> str:
 
 
 def commodity_name(cell: str) -> str:
-    """The commodity as printed, without the footnote marks stuck to it ('稀土*' → '稀土', 'Rare earths①')."""
-    return _TRAILING_MARKS.sub("", cell.strip()).strip()
+    """The commodity as printed, without the footnote marks stuck to it ('稀土*' → '稀土', 'Rare earths①') nor invisible
+    characters (a BOM or zero-width space pasted into it)."""
+    return _TRAILING_MARKS.sub("", without_format_chars(cell).strip()).strip()
 
 
 def series_for(name: str) -> str:
