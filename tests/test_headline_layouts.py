@@ -347,6 +347,18 @@ def test_parse_number_folds_marks_without_making_digits(text: str, expected: flo
     assert parse_number(text) == expected
 
 
+@pytest.mark.parametrize("text", ["(1)", "(123)", "（3）", "[2]", "①", "⑶", "¹", "(1)(2)"])
+def test_a_numbered_mark_alone_is_no_number(text: str) -> None:
+    # Behind a figure it is a footnote ('5,792(1)'); alone it may be the figure itself, so it is refused, not blank.
+    with pytest.raises(ValueError):
+        parse_number(text)
+
+
+@pytest.mark.parametrize(("text", "expected"), [("5,792(1)", 5792.0), ("5,792 （1）", 5792.0), ("-(1)", None), ("*", None)])
+def test_a_mark_behind_a_figure_or_a_none_mark_is_a_footnote(text: str, expected: float | None) -> None:
+    assert parse_number(text) == expected
+
+
 @pytest.mark.parametrize(
     ("value", "percent", "text"),
     [(5792.0, False, "5792"), (7742.2, False, "7742.2"), (0.146, True, "14.6"), (-3.0, False, "-3"), (12, False, "12")],

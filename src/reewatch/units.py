@@ -73,7 +73,10 @@ def money_scale_from_caption(caption: str) -> Scale | None:
 
 
 NONE_MARKS = {"-", "–", "—", "－", "", "..", "…"}
-_FOOTNOTE = re.compile(r"[*†‡#※]+|\(\d\)|（\d）|\[\d+\]")
+# Footnote marks: signs anywhere ('14.6*'), a bracketed number only behind something ('5,792(1)', '- [2]'). Alone,
+# '(3)' may well be the figure (3, or an accountant's −3): it is no number, not a footnote on a blank.
+# (Full-width brackets are folded to these by NFKC first.)
+_FOOTNOTE = re.compile(r"[*†‡#※]+|(?<=\S)\s*(?:\(\d\)|\[\d+\])")
 # Footnote marks that NFKC would turn into digits ('5,792.0①' must not read 5792.01): removed before folding.
 # Circled, parenthesised, full-stop and negative circled numbers, and superscript digits.
 FOLDING_FOOTNOTE = re.compile(r"[\u2460-\u249b\u2776-\u2793\u00b9\u00b2\u00b3\u2070\u2074-\u2079]+")
@@ -82,11 +85,16 @@ FOLDING_FOOTNOTE = re.compile(r"[\u2460-\u249b\u2776-\u2793\u00b9\u00b2\u00b3\u2
 def parse_number(text: str | None) -> float | None:
     """A printed number as a float: '7,742.2' → 7742.2, '－' → None. Raises ValueError on text that is no number.
 
-    Full-width digits and footnote marks are folded away; '-' and blanks mean 'not published'.
+    Full-width digits and footnote marks are folded away; '-' and blanks mean 'not published'. A numbered mark with
+    no figure before it ('(3)', '①') is no number.
     """
     if text is None:
         return None
-    cleaned = nfkc(FOLDING_FOOTNOTE.sub("", str(text))).strip().replace("\u2212", "-")
+    unmarked = FOLDING_FOOTNOTE.sub("", str(text))
+    if not unmarked.strip() and str(text).strip():
+        # '①' or '⑶' alone: a numbered mark with no figure before it may be the figure itself, as '(3)' may.
+        raise ValueError(f"a numbered footnote mark with no figure: {text!r}")
+    cleaned = nfkc(unmarked).strip().replace("\u2212", "-")
     if cleaned in NONE_MARKS:
         return None
     cleaned = _FOOTNOTE.sub("", cleaned).replace(",", "").replace(" ", "").replace("%", "")
