@@ -159,3 +159,15 @@ def test_a_footnote_mark_behind_a_figure_is_still_a_footnote(tmp_path: Path) -> 
     assert _value(parsed, "gacc_rare_earths", date(2025, 8, 1), "ytd", "quantity_t") == 44355.0
     assert _value(parsed, "gacc_rare_earths", date(2024, 8, 1), "ytd", "quantity_t") == 38689.0
     assert _value(parsed, "gacc_rare_earths", date(2025, 8, 1), "ytd", "yoy_quantity_pct") == 14.6
+
+
+@pytest.mark.parametrize("unit", ["MT", "", "pcs"])
+def test_a_rare_earth_quantity_in_no_mass_unit_is_quarantined_naming_the_unit(tmp_path: Path, unit: str) -> None:
+    # Stored as a bare 'quantity' it left the month without tonnes and out of the range check, silently. 'MT' is not
+    # guessed: metric tons, or megatonnes (Mt) once case is folded.
+    row = f'Rare earths,{unit},"5,792.0","36.9","44,355.0","304.0","38,689.0","268.4",14.6,13.3'
+    status, rows = _quarantined(tmp_path, _august_with(tmp_path, "unit.csv", row))
+    assert status == "partly_quarantined"
+    assert [(source_row, rule) for source_row, rule, _ in rows] == [("5", "unit_is_mass")]
+    assert f"Rare earths (gacc_rare_earths) quantity unit {unit!r}" in rows[0][2]
+    assert "is not a mass unit" in rows[0][2] and rows[0][2].startswith("unit.csv row 5: ")

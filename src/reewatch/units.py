@@ -46,6 +46,8 @@ def _add(scale: Scale, *spellings: str) -> None:
         _SCALES[_key(spelling)] = scale
 
 
+# Not 'MT': folded to lower case it is also 'Mt', megatonnes (DOMAIN.md §5 writes reserves of 44 Mt), a factor of a
+# million apart; a rare-earth row in 'MT' is quarantined (unit_is_mass) rather than guessed.
 _add(Scale("t", 1.0, "mass"), "吨", "公吨", "ton", "tons", "tonne", "tonnes", "t", "metric ton", "metric tons")
 _add(Scale("t", 0.001, "mass"), "千克", "公斤", "kg", "kilogram", "kilograms")
 _add(Scale("t", 10_000.0, "mass"), "万吨", "10000t", "10000tons", "10,000 tons", "10 000 tonnes")
