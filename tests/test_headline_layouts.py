@@ -319,6 +319,26 @@ def test_title_on_a_later_sheet_is_found() -> None:
     assert (row.source_row, float(row.value), row.published_value) == ("Data!5", 5994.3, "5994.3")
 
 
+def test_a_unit_merged_over_two_rows_is_read_from_the_merge() -> None:
+    # The file keeps 'Ton' once, in the range's top-left cell; the rare-earth row under it shows it too.
+    book = openpyxl.Workbook()
+    ws = book.active
+    for row in [
+        ["Major Exports by Quantity and Value, June 2016"], ["Unit: USD1 Million"],
+        ["Commodity", "Unit", "June", None], [None, None, "Quantity", "Value"],
+        ["Steel products", "Ton", 1019.9, 6952.9], ["Rare earths", None, 5792.0, 36.9],
+    ]:  # fmt: skip
+        ws.append(row)
+    ws.merge_cells("B5:B6")
+    ws.merge_cells("A1:D1")  # a title across the table stays in its first cell
+    buffer = io.BytesIO()
+    book.save(buffer)
+    parsed = parse_release(buffer.getvalue(), "merged.xlsx")
+    row = _obs(parsed, RARE, date(2016, 6, 1), "month", "quantity_t")
+    assert (row.source_row, float(row.value), row.published_unit) == ("Sheet!6", 5792.0, "Ton")
+    assert parsed.raw_records["Sheet!6"]["Unit"] == ""  # the row as it stands in the file
+
+
 def test_single_header_row_with_money_unit_in_brackets() -> None:
     text = (
         "2025年8月出口主要商品量值表\n"

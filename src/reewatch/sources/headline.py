@@ -213,6 +213,7 @@ def parse_grid(rows: list[GridRow], layout: str) -> ParsedRelease:
         rows_in += 1
         raw = _raw_record(cells, table.raw_keys)
         raw_records[row.ref] = raw
+        cells = _with_merged_unit(row, cells, table)
         problem = _shape_problem(cells, width, table)
         if problem:
             rejects.append(Reject(row.ref, "row_shape", problem, raw))
@@ -424,6 +425,15 @@ def _ends_table(cells: list[str]) -> bool:
 
 def _raw_record(cells: list[str], keys: list[str]) -> dict[str, Any]:
     return {keys[i] if i < len(keys) else f"column {i + 1}": value for i, value in enumerate(cells)}
+
+
+def _with_merged_unit(row: GridRow, cells: list[str], table: _Layout) -> list[str]:
+    """The row's cells, its blank unit cell filled from a merged range over it: a workbook keeps the unit once, in the
+    range's top-left cell, for all the rows it spans (one 'Ton' merged over two commodities' rows)."""
+    merged_unit = row.merged.get(table.name_col + table.unit_col)
+    if not merged_unit or cells[table.unit_col]:
+        return cells
+    return [merged_unit if i == table.unit_col else cell for i, cell in enumerate(cells)]
 
 
 def _shape_problem(cells: list[str], width: int, table: _Layout) -> str:

@@ -17,6 +17,8 @@ from typing import Any
 
 import openpyxl
 import xlrd
+from openpyxl.utils.cell import range_boundaries
+from openpyxl.xml.functions import iterparse
 
 from reewatch.sources.base import GridRow, UnreadableRelease
 
@@ -162,9 +164,39 @@ def _xlsx_rows(sheet: Any, max_rows: int | None, budget: _CellBudget) -> list[Gr
         width = max(width, len(row))
         budget.take(sheet.title, number, width)
         rows.append(row)
-    table = _rectangle(sheet.title, rows)
+    table = _rectangle(sheet.title, rows, _covered_cells(sheet, rows, width))
     budget.spend(len(table), width)
     return table
+
+
+_SHEET_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+
+
+def _merged_ranges(sheet: Any) -> list[tuple[int, int, int, int]]:
+    """(min_col, min_row, max_col, max_row) of each merged range, 1-based. The read-only reader does not give them:
+    they are read from the sheet's XML (its DTD, if any, was refused before anything was parsed)."""
+    ranges = []
+    with sheet._get_source() as source:
+        for _, element in iterparse(source):
+            if element.tag == f"{_SHEET_NS}mergeCell" and element.get("ref"):
+                ranges.append(range_boundaries(element.get("ref")))
+            if element.tag == f"{_SHEET_NS}row":
+                element.clear()  # the rows were read already: keep none of them in memory
+    return ranges
+
+
+def _covered_cells(sheet: Any, rows: list[list[str]], width: int) -> dict[int, dict[int, str]]:
+    """Row index → {column index: the merged range's value} for the cells that a merged range covers, 0-based, within
+    the rows and columns read (a range may claim the whole sheet: only what was read is looked at)."""
+    covered: dict[int, dict[int, str]] = {}
+    for min_col, min_row, max_col, max_row in _merged_ranges(sheet):
+        top, left = min_row - 1, min_col - 1
+        value = rows[top][left] if top < len(rows) and left < len(rows[top]) else ""
+        for r in range(top, min(max_row, len(rows))):
+            for c in range(left, min(max_col, width)):
+                if (r, c) != (top, left) and value:
+                    covered.setdefault(r, {})[c] = value
+    return covered
 
 
 def _xlsx_text(cell: Any) -> str:
@@ -273,12 +305,17 @@ def _is_percent_format(number_format: str | None) -> bool:
     return "%" in re.sub(r'"[^"]*"|\\.', "", number_format)
 
 
-def _rectangle(sheet_name: str, rows: list[list[str]]) -> list[GridRow]:
+def _rectangle(
+    sheet_name: str, rows: list[list[str]], covered: dict[int, dict[int, str]] | None = None
+) -> list[GridRow]:
     """Pad rows to one width (blank cells are 'nothing printed') and drop the blank rows at the bottom."""
     while rows and not any(rows[-1]):
         rows.pop()
     width = max((len(row) for row in rows), default=0)
-    return [GridRow(f"{sheet_name}!{number}", row + [""] * (width - len(row))) for number, row in enumerate(rows, 1)]
+    return [
+        GridRow(f"{sheet_name}!{number}", row + [""] * (width - len(row)), (covered or {}).get(number - 1, {}))
+        for number, row in enumerate(rows, 1)
+    ]
 
 
 def _describe(exc: BaseException) -> str:
