@@ -171,3 +171,11 @@ def test_a_rare_earth_quantity_in_no_mass_unit_is_quarantined_naming_the_unit(tm
     assert [(source_row, rule) for source_row, rule, _ in rows] == [("5", "unit_is_mass")]
     assert f"Rare earths (gacc_rare_earths) quantity unit {unit!r}" in rows[0][2]
     assert "is not a mass unit" in rows[0][2] and rows[0][2].startswith("unit.csv row 5: ")
+
+
+def test_a_decimal_comma_is_quarantined_not_read_ten_times_too_large(tmp_path: Path) -> None:
+    row = 'Rare earths,Ton,"5.792,0","36,9","44,355.0","304.0","38,689.0","268.4",14.6,13.3'
+    status, rows = _quarantined(tmp_path, _august_with(tmp_path, "comma.csv", row))
+    assert status == "partly_quarantined"
+    assert [(source_row, rule) for source_row, rule, _ in rows] == [("5", "number_parses")]
+    assert rows[0][2].startswith("comma.csv row 5: '") and "is not a number" in rows[0][2]

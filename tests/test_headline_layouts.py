@@ -374,6 +374,21 @@ def test_a_numbered_mark_alone_is_no_number(text: str) -> None:
         parse_number(text)
 
 
+@pytest.mark.parametrize("text", ["1.036,9", "36,9", "5 792,0", "12,34,5", "5.792,0", "1,2345", "1,234,5", ",123"])
+def test_a_comma_that_groups_no_thousands_is_no_number(text: str) -> None:
+    # Decimal commas: with the commas dropped '36,9' read 369 and '1.036,9' read 1.0369. Refused, never guessed.
+    with pytest.raises(ValueError, match="not thousands separators"):
+        parse_number(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("7,742.2", 7742.2), ("８，５１１", 8511.0), ("1,234,567.5", 1234567.5), ("-1,019.9", -1019.9), ("5 792", 5792.0)],
+)
+def test_thousands_commas_still_read(text: str, expected: float) -> None:
+    assert parse_number(text) == expected
+
+
 @pytest.mark.parametrize(("text", "expected"), [("5,792(1)", 5792.0), ("5,792 （1）", 5792.0), ("-(1)", None), ("*", None)])
 def test_a_mark_behind_a_figure_or_a_none_mark_is_a_footnote(text: str, expected: float | None) -> None:
     assert parse_number(text) == expected

@@ -79,6 +79,8 @@ NONE_MARKS = {"-", "–", "—", "－", "", "..", "…"}
 # '(3)' may well be the figure (3, or an accountant's −3): it is no number, not a footnote on a blank.
 # (Full-width brackets are folded to these by NFKC first.)
 _FOOTNOTE = re.compile(r"[*†‡#※]+|(?<=\S)\s*(?:\(\d\)|\[\d+\])")
+# Commas group thousands: 1 to 3 digits, then groups of exactly 3, up to the decimal point ('7,742.2', '8,511').
+_THOUSANDS = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?")
 # Footnote marks that NFKC would turn into digits ('5,792.0①' must not read 5792.01): removed before folding.
 # Circled, parenthesised, full-stop and negative circled numbers, and superscript digits.
 FOLDING_FOOTNOTE = re.compile(r"[\u2460-\u249b\u2776-\u2793\u00b9\u00b2\u00b3\u2070\u2074-\u2079]+")
@@ -99,10 +101,13 @@ def parse_number(text: str | None) -> float | None:
     cleaned = nfkc(unmarked).strip().replace("\u2212", "-")
     if cleaned in NONE_MARKS:
         return None
-    cleaned = _FOOTNOTE.sub("", cleaned).replace(",", "").replace(" ", "").replace("%", "")
+    cleaned = _FOOTNOTE.sub("", cleaned).replace(" ", "").replace("%", "")
     if cleaned in NONE_MARKS:
         return None
-    value = float(cleaned)  # ValueError names the text
+    if "," in cleaned and not _THOUSANDS.fullmatch(cleaned):
+        # A decimal comma ('36,9', '1.036,9', '5 792,0') would read 10× or 1,000× off with its commas dropped.
+        raise ValueError(f"{text!r}: its commas are not thousands separators (groups of three digits before any '.')")
+    value = float(cleaned.replace(",", ""))  # ValueError names the text
     if not math.isfinite(value):
         raise ValueError(f"not a finite number: {text!r}")
     return value
