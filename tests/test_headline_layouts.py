@@ -271,17 +271,35 @@ def test_formula_text_stays_text_and_nothing_is_evaluated() -> None:
     obs = parsed.observations
     payload = obs[obs.source_row == "Sheet1!6"]
     assert set(payload.commodity) == {"=cmd|' /C calc'!A0"}  # kept as the text it is
-    # A real formula in the name cell has no cached value: the row has no name and is rejected, not computed.
+    # Real formulas saved with no cached value, in the name cell ('=A5') and a quantity cell ('=C5*2'), are not worked
+    # out, nor read as blanks ('not published'): their figures are unknown, so their rows are quarantined.
+    unknown = "saved without its result: the figure is unknown (reewatch evaluates no formula)"
     assert [(r.source_row, r.rule, r.message) for r in parsed.rejects] == [
-        ("Sheet1!7", "row_shape", "has no commodity name")
+        ("Sheet1!7", "formula_without_value", f"Sheet1!A7 holds =A5, {unknown}"),
+        ("Sheet1!8", "formula_without_value", f"Sheet1!C8 holds =C5*2, {unknown}"),
     ]
-    # '=C5*2' in a quantity cell is not worked out: no month quantity for that row.
-    fertilizers = obs[obs.commodity == "Fertilizers"]
-    assert set(zip(fertilizers.basis, fertilizers.measure, strict=True)) == {
-        ("month", "value_usd"),
-        ("ytd", "quantity_t"),
-        ("ytd", "value_usd"),
-    }
+    assert "Fertilizers" not in set(obs.commodity)
+
+
+def test_a_formula_saved_without_its_result_is_quarantined_not_read_as_not_published() -> None:
+    # openpyxl (or any script) saves '=5000+792' with no result: the month's rare-earth quantity is unknown, not absent.
+    book = openpyxl.Workbook()
+    ws = book.active
+    for row in [
+        ["Major Exports by Quantity and Value, May 2016"], ["Unit: USD1 Million"],
+        ["Commodity", "Unit", "May", None], [None, None, "Quantity", "Value"],
+        ["Rare earths", "Ton", "=5000+792", 36.9], ["Steel products", "Ton", 1019.9, 6952.9],
+        [None, None, None, "=D5+D6"],  # a row of nothing but an unsaved formula is not a blank row either
+    ]:  # fmt: skip
+        ws.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    parsed = parse_release(buffer.getvalue(), "formula.xlsx")
+    assert [(r.source_row, r.rule, r.message.split(",")[0]) for r in parsed.rejects] == [
+        ("Sheet!5", "formula_without_value", "Sheet!C5 holds =5000+792"),
+        ("Sheet!7", "formula_without_value", "Sheet!D7 holds =D5+D6"),
+    ]
+    assert set(parsed.observations.commodity) == {"Steel products"}
 
 
 def test_hostile_rows_are_quarantined_and_the_second_table_is_not_read() -> None:

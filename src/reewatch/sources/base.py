@@ -156,6 +156,8 @@ class GridRow:
     # Cells of a workbook that a merged range covers, by column: the value of the range's top-left cell, which is
     # where the file keeps it (Excel shows it across the range; the covered cells themselves are blank).
     merged: dict[int, str] = field(default_factory=dict)
+    # Formula cells of a workbook saved without their result, by column: the formula. They read as blank cells.
+    unsaved_formulas: dict[int, str] = field(default_factory=dict)
 
 
 def read_csv_grid(data: bytes) -> list[GridRow]:

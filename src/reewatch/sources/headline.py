@@ -206,13 +206,18 @@ def parse_grid(rows: list[GridRow], layout: str) -> ParsedRelease:
     rows_in = 0
     for row in rows[table.data_at :]:
         cells = row.cells[table.name_col :]
-        if not any(cells):
+        unsaved = _unsaved_formulas(row, table)
+        if not any(cells) and not unsaved:
             continue
         if _ends_table(cells):
             break
         rows_in += 1
         raw = _raw_record(cells, table.raw_keys)
         raw_records[row.ref] = raw
+        if unsaved:
+            message = f"{unsaved}, saved without its result: the figure is unknown (reewatch evaluates no formula)"
+            rejects.append(Reject(row.ref, "formula_without_value", message, raw))
+            continue
         cells = _with_merged_unit(row, cells, table)
         problem = _shape_problem(cells, width, table)
         if problem:
@@ -425,6 +430,18 @@ def _ends_table(cells: list[str]) -> bool:
 
 def _raw_record(cells: list[str], keys: list[str]) -> dict[str, Any]:
     return {keys[i] if i < len(keys) else f"column {i + 1}": value for i, value in enumerate(cells)}
+
+
+def _unsaved_formulas(row: GridRow, table: _Layout) -> str:
+    """The table's cells in the row that hold a formula with no saved result ('T5!C5 holds =5000+792'), '' when none.
+    Read as blanks, they would pass for 'not published'; a formula in a column the table does not use is let be."""
+    used = {table.name_col, table.name_col + table.unit_col, *(table.name_col + column for column in table.columns)}
+    named = [
+        f"{sheets.cell_name(row.ref, column)} holds {formula}"
+        for column, formula in sorted(row.unsaved_formulas.items())
+        if column in used
+    ]
+    return ", ".join(named)
 
 
 def _with_merged_unit(row: GridRow, cells: list[str], table: _Layout) -> list[str]:
