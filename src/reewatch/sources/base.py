@@ -162,8 +162,10 @@ class GridRow:
 
 def read_csv_grid(data: bytes) -> list[GridRow]:
     """A CSV file as rows of text cells, each with the line it started on."""
-    if b"\x00" in data[:4096]:
-        raise UnreadableRelease("binary content, not a CSV text file")
+    # The whole file, not its head: a NUL further down would otherwise load as part of a label (the tables read here
+    # are small; the detailed export has its own reader).
+    if (nul := data.find(b"\x00")) >= 0:
+        raise UnreadableRelease(f"binary content (NUL bytes, the first at byte {nul:,}), not a CSV text file")
     reader = csv.reader(io.StringIO(decode_text(data), newline=""))
     rows = []
     line = 1
