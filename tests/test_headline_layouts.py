@@ -357,6 +357,54 @@ def test_a_unit_merged_over_two_rows_is_read_from_the_merge() -> None:
     assert parsed.raw_records["Sheet!6"]["Unit"] == ""  # the row as it stands in the file
 
 
+def _hidden_content_workbook(kind: str) -> bytes:
+    """A hidden 'draft' sheet first, then the table, whose first rare-earth row (a stale 1,234 t) is hidden."""
+    rows = [
+        ["Major Exports by Quantity and Value, July 2016"], ["Unit: USD1 Million"], ["Commodity", "Unit", "July", ""],
+        ["", "", "Quantity", "Value"], ["Rare earths", "Ton", 1234.0, 9.9], ["Rare earths", "Ton", 5792.0, 36.9],
+        ["Steel products", "Ton", 1019.9, 6952.9],
+    ]  # fmt: skip
+    draft = [*rows[:4], ["Rare earths", "Ton", 9999.0, 1.0]]
+    buffer = io.BytesIO()
+    if kind == "xlsx":
+        book = openpyxl.Workbook()
+        book.remove(book.active)
+        for name, content in (("draft", draft), ("T5", rows)):
+            ws = book.create_sheet(name)
+            for row in content:
+                ws.append(row)
+        book["draft"].sheet_state = "hidden"
+        book["T5"].row_dimensions[5].hidden = True
+        book.save(buffer)
+    else:
+        import xlwt  # type: ignore[import-untyped]
+
+        legacy = xlwt.Workbook()
+        for name, content in (("draft", draft), ("T5", rows)):
+            ws = legacy.add_sheet(name)
+            for r, row in enumerate(content):
+                for c, value in enumerate(row):
+                    ws.write(r, c, value)
+        legacy.get_sheet(0).visibility = 1
+        legacy.get_sheet(1).row(4).hidden = True
+        legacy.save(buffer)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("kind", ["xlsx", "xls"])
+def test_hidden_sheets_and_rows_are_not_read_and_a_hidden_row_with_figures_is_set_aside(kind: str) -> None:
+    # The hidden draft sheet was read instead of the table, and the hidden stale row took the rare-earth line (the
+    # visible 5,792 t became its duplicate_row).
+    parsed = parse_release(_hidden_content_workbook(kind), f"hidden.{kind}")
+    row = _obs(parsed, RARE, date(2016, 7, 1), "month", "quantity_t")
+    assert (row.source_row, float(row.value)) == ("T5!6", 5792.0)
+    assert [(r.source_row, r.rule) for r in parsed.rejects] == [("T5!5", "hidden_row")]
+    assert "the row is hidden" in parsed.rejects[0].message
+    assert parsed.rejects[0].raw_record["July Quantity"] == "1234"  # nothing dropped: the row is kept as it was
+    assert parsed.warnings == ["sheets 'draft' (hidden) also carry a headline table; only 'T5' was read"]
+    assert parsed.rows_in == 3
+
+
 def test_single_header_row_with_money_unit_in_brackets() -> None:
     text = (
         "2025年8月出口主要商品量值表\n"

@@ -158,6 +158,8 @@ class GridRow:
     merged: dict[int, str] = field(default_factory=dict)
     # Formula cells of a workbook saved without their result, by column: the formula. They read as blank cells.
     unsaved_formulas: dict[int, str] = field(default_factory=dict)
+    # Why a workbook does not show the row ('the row is hidden', "its sheet 'draft' is hidden"); '' when it does.
+    hidden: str = ""
 
 
 def read_csv_grid(data: bytes) -> list[GridRow]:

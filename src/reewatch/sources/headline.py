@@ -155,9 +155,12 @@ def _text_has_title(head: bytes) -> bool:
 
 
 def _workbook_table(data: bytes) -> tuple[list[GridRow], list[str]]:
-    """The rows of the first sheet whose top carries a headline title (all sheets are searched)."""
+    """The rows of the first sheet whose top carries a headline title (all sheets are searched), a sheet the workbook
+    shows before a hidden one: a hidden sheet holds a draft or an old table more often than the published one."""
     workbook = sheets.read_workbook(data, max_rows=_MAX_TABLE_ROWS + 1)
-    titled = [name for name, rows in workbook.items() if _title_at(rows) is not None]
+    titles = {name: _title_at(rows) for name, rows in workbook.items()}
+    hidden = {name: bool(workbook[name][at].hidden) for name, at in titles.items() if at is not None}
+    titled = sorted(hidden, key=lambda name: hidden[name])  # visible first; a stable sort keeps the workbook order
     if not titled:
         raise UnreadableRelease(
             "no sheet carries a headline table title ('Major Exports by Quantity and Value' / '出口…商品量值表')"
@@ -165,7 +168,8 @@ def _workbook_table(data: bytes) -> tuple[list[GridRow], list[str]]:
     rows = workbook[titled[0]]
     if len(rows) > _MAX_TABLE_ROWS:
         raise UnreadableRelease(f"sheet {titled[0]!r} has over {_MAX_TABLE_ROWS:,} rows: too long for a headline table")
-    warnings = [f"sheets {titled[1:]} also carry a headline table; only {titled[0]!r} was read"] if titled[1:] else []
+    others = ", ".join(f"{name!r}{' (hidden)' if hidden[name] else ''}" for name in titled[1:])
+    warnings = [f"sheets {others} also carry a headline table; only {titled[0]!r} was read"] if others else []
     return rows, warnings
 
 
@@ -208,6 +212,15 @@ def parse_grid(rows: list[GridRow], layout: str) -> ParsedRelease:
         cells = row.cells[table.name_col :]
         unsaved = _unsaved_formulas(row, table)
         if not any(cells) and not unsaved:
+            continue
+        if row.hidden:
+            # A row the workbook hides is not read: it holds a superseded or draft figure more often than a published
+            # one, and it would claim the commodity before the visible row. Set aside where it holds figures.
+            if any(cells[i] for i in table.columns if i < len(cells)):
+                rows_in += 1
+                raw_records[row.ref] = raw = _raw_record(cells, table.raw_keys)
+                message = f"not read: {row.hidden} in the workbook (a draft or superseded figure, as a rule)"
+                rejects.append(Reject(row.ref, "hidden_row", message, raw))
             continue
         if _ends_table(cells):
             break

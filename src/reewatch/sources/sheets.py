@@ -168,7 +168,8 @@ def _xlsx_rows(sheet: Any, max_rows: int | None, budget: _CellBudget) -> list[Gr
         budget.take(sheet.title, number, width)
         rows.append(row)
     xml = _sheet_xml(sheet)
-    table = _rectangle(sheet.title, rows, _covered_cells(xml, rows, width), _unsaved_formulas(xml, rows))
+    hidden = _hidden(sheet.title, sheet.sheet_state != "visible", xml.hidden_rows, len(rows))
+    table = _rectangle(sheet.title, rows, _covered_cells(xml, rows, width), _unsaved_formulas(xml, rows), hidden)
     budget.spend(len(table), width)
     return table
 
@@ -179,10 +180,11 @@ _SHEET_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 @dataclass
 class _SheetXml:
     """What openpyxl's read-only reader does not give, read from the sheet's XML in one more pass (its DTD, if any,
-    was refused before anything was parsed): merged ranges, and formula cells with no saved value."""
+    was refused before anything was parsed): merged ranges, formula cells with no saved value, and hidden rows."""
 
     merged: list[tuple[int, int, int, int]] = field(default_factory=list)  # (min_col, min_row, max_col, max_row)
     unsaved_formulas: dict[tuple[int, int], str] = field(default_factory=dict)  # (row, column), 1-based → formula
+    hidden_rows: set[int] = field(default_factory=set)  # 1-based
 
 
 def _sheet_xml(sheet: Any) -> _SheetXml:
@@ -194,6 +196,8 @@ def _sheet_xml(sheet: Any) -> _SheetXml:
                 if element.tag == f"{_SHEET_NS}row":  # numbered as openpyxl does: 'r', else the next one
                     row_number = int(float(element.get("r") or row_number + 1))
                     column = 0
+                    if element.get("hidden") in ("1", "true"):
+                        found.hidden_rows.add(row_number)
                 continue
             if element.tag == f"{_SHEET_NS}c":
                 ref = element.get("r")
@@ -233,6 +237,13 @@ def _unsaved_formulas(xml: _SheetXml, rows: list[list[str]]) -> dict[int, dict[i
         if row <= len(rows):
             formulas.setdefault(row - 1, {})[column - 1] = formula
     return formulas
+
+
+def _hidden(sheet_name: str, sheet_hidden: bool, hidden_rows: set[int], count: int) -> dict[int, str]:
+    """Row index (0-based) → why the workbook does not show the row, for the rows it hides."""
+    if sheet_hidden:
+        return dict.fromkeys(range(count), f"its sheet {sheet_name!r} is hidden")
+    return {number - 1: "the row is hidden" for number in hidden_rows if number <= count}
 
 
 def cell_name(row_ref: str, column: int) -> str:
@@ -277,7 +288,8 @@ def _xls_sheet(book: Any, index: int, max_rows: int | None, budget: _CellBudget)
     budget.take(name, count, sheet.ncols)  # Excel 97 sheets are at most 65,536 × 256: the size is known up front
     rows = [[_xls_text(book, cell) for cell in sheet.row(r)] for r in range(count)]
     book.unload_sheet(index)
-    table = _rectangle(name, rows)
+    hidden_rows = {r + 1 for r, info in sheet.rowinfo_map.items() if info.hidden}  # formatting_info=True reads them
+    table = _rectangle(name, rows, hidden=_hidden(name, sheet.visibility != 0, hidden_rows, count))
     budget.spend(count, sheet.ncols)
     return name, table
 
@@ -352,6 +364,7 @@ def _rectangle(
     rows: list[list[str]],
     covered: dict[int, dict[int, str]] | None = None,
     formulas: dict[int, dict[int, str]] | None = None,
+    hidden: dict[int, str] | None = None,
 ) -> list[GridRow]:
     """Pad rows to one width (blank cells are 'nothing printed') and drop the blank rows at the bottom (a row that
     holds only a formula with no saved value is not blank: it stays, for the parser to say so)."""
@@ -365,6 +378,7 @@ def _rectangle(
             row + [""] * (width - len(row)),
             (covered or {}).get(number - 1, {}),
             formulas.get(number - 1, {}),
+            (hidden or {}).get(number - 1, ""),
         )
         for number, row in enumerate(rows, 1)
     ]
