@@ -167,7 +167,7 @@ def _xlsx_rows(sheet: Any, max_rows: int | None, budget: _CellBudget) -> list[Gr
         width = max(width, len(row))
         budget.take(sheet.title, number, width)
         rows.append(row)
-    xml = _sheet_xml(sheet)
+    xml = _sheet_xml(sheet, max_rows)
     hidden = _hidden(sheet.title, sheet.sheet_state != "visible", xml.hidden_rows, len(rows))
     table = _rectangle(sheet.title, rows, _covered_cells(xml, rows, width), _unsaved_formulas(xml, rows), hidden)
     budget.spend(len(table), width)
@@ -187,7 +187,9 @@ class _SheetXml:
     hidden_rows: set[int] = field(default_factory=set)  # 1-based
 
 
-def _sheet_xml(sheet: Any) -> _SheetXml:
+def _sheet_xml(sheet: Any, max_rows: int | None) -> _SheetXml:
+    """The sheet's XML facts, up to `max_rows` rows: past them the scan stops, and the merged ranges (which follow the
+    rows) go unread. Detection reads the top rows only, and a sheet longer than a table is refused for its length."""
     found = _SheetXml()
     row_number = column = 0
     with sheet._get_source() as source:
@@ -195,6 +197,8 @@ def _sheet_xml(sheet: Any) -> _SheetXml:
             if event == "start":
                 if element.tag == f"{_SHEET_NS}row":  # numbered as openpyxl does: 'r', else the next one
                     row_number = int(float(element.get("r") or row_number + 1))
+                    if max_rows is not None and row_number > max_rows:
+                        break
                     column = 0
                     if element.get("hidden") in ("1", "true"):
                         found.hidden_rows.add(row_number)
@@ -223,9 +227,11 @@ def _covered_cells(xml: _SheetXml, rows: list[list[str]], width: int) -> dict[in
     for min_col, min_row, max_col, max_row in xml.merged:
         top, left = min_row - 1, min_col - 1
         value = rows[top][left] if top < len(rows) and left < len(rows[top]) else ""
+        if not value:
+            continue
         for r in range(top, min(max_row, len(rows))):
             for c in range(left, min(max_col, width)):
-                if (r, c) != (top, left) and value:
+                if (r, c) != (top, left):
                     covered.setdefault(r, {})[c] = value
     return covered
 
