@@ -178,7 +178,7 @@ HOSTILE_ROWS_2025_10: list[Row] = [
 ]
 
 # Hostile: formulas in an .xlsx. A text cell that starts with "=" (a DDE payload) must stay text; a real formula with
-# no cached value reads as blank (nothing is ever evaluated).
+# no cached value is never evaluated: its row is quarantined (formula_without_value).
 DDE_PAYLOAD = "=cmd|' /C calc'!A0"
 HOSTILE_FORMULA_2025_08: list[Row] = [
     ["Table 5 China's Major Exports by Quantity and Value (in USD), August 2025"],

@@ -3,12 +3,33 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURES, SAMPLES
+from conftest import FIXTURES, SAMPLES, loaded_lake
 from reewatch.sources import parse_release
 from reewatch.sources.base import UnreadableRelease
+
+AUGUST_2025 = SAMPLES / "headline" / "2025-08_major_exports_usd.csv"
+RARE_EARTHS_ROW = 'Rare earths,Ton,"5,792.0","36.9","44,355.0","304.0","38,689.0","268.4",14.6,13.3'
+
+
+def _august_with(tmp_path: Path, name: str, rare_earths_row: str) -> Path:
+    """The August 2025 sample with its rare-earth row (line 5) replaced, written to tmp_path/name."""
+    text = AUGUST_2025.read_text(encoding="utf-8")
+    assert RARE_EARTHS_ROW in text
+    path = tmp_path / name
+    path.write_text(text.replace(RARE_EARTHS_ROW, rare_earths_row), encoding="utf-8")
+    return path
+
+
+def _quarantined(tmp_path: Path, path: Path) -> tuple[str, list[tuple[str, str, str]]]:
+    """The release status and its quarantined rows (source_row, rule, message), the file loaded alone."""
+    with loaded_lake(tmp_path / "lake", path) as con:
+        (status,) = con.execute("SELECT status FROM releases").fetchone()  # type: ignore[misc]
+        rows = con.execute("SELECT source_row, rule, message FROM quarantined_rows ORDER BY 1, 2, 3").fetchall()
+    return status, rows
 
 
 def _value(parsed, series, period, basis, measure):  # type: ignore[no-untyped-def]
@@ -96,3 +117,65 @@ def test_empty_and_binary_files_are_unreadable() -> None:
         parse_release(b"", "empty.csv")
     with pytest.raises(UnreadableRelease):
         parse_release(b"\x00\x01\x02 Major Exports by Quantity and Value", "binary.csv")
+
+
+@pytest.mark.parametrize("invisible", ["\ufeff", "\u200b", "\u200d", "\u00ad"])  # BOM, ZWSP, ZWJ, soft hyphen
+def test_an_invisible_character_in_a_label_header_or_unit_changes_nothing(invisible: str) -> None:
+    # A BOM left at the start of a pasted row or a zero-width space inside a word shows in no viewer: the figure
+    # must stay on its series (not become 'gacc_commodity:\ufeffrare earths') and the unit stay tonnes.
+    path = SAMPLES / "headline" / "2025-08_major_exports_usd.csv"
+    text = path.read_text(encoding="utf-8")
+    text = text.replace("Rare earths,Ton,", f"{invisible}Rare{invisible} earths,T{invisible}on,")
+    text = text.replace("Commodity,Unit,", f"{invisible}Commo{invisible}dity,Un{invisible}it,")
+    parsed = parse_release(text.encode(), path.name)
+    assert _value(parsed, "gacc_rare_earths", date(2025, 8, 1), "month", "quantity_t") == 5792.0
+    obs = parsed.observations
+    assert set(obs[obs.series_id == "gacc_rare_earths"].commodity) == {"Rare earths"}
+    assert not [s for s in obs.series_id if invisible in s] and parsed.rejects == []
+
+
+@pytest.mark.parametrize(
+    ("row", "named"),
+    [
+        ('Rare earths,Ton,"(1)","36.9","44,355.0","304.0","38,689.0","268.4",14.6,13.3', "'(1)' in quantity_t (month)"),
+        ('Rare earths,Ton,"5,792.0","36.9","44,355.0","304.0","38,689.0","268.4",(3),13.3',
+         "'(3)' in yoy_quantity_pct (ytd)"),
+    ],
+)  # fmt: skip
+def test_a_bracketed_number_alone_is_no_footnote_but_a_number_that_does_not_parse(
+    tmp_path: Path, row: str, named: str
+) -> None:
+    # '(1)' as the month quantity or '(3)' as the y/y % is no footnote mark on a blank (which read as "not published"
+    # and left the figure out silently): it may be the figure, or an accountant's negative. The row is quarantined.
+    status, rows = _quarantined(tmp_path, _august_with(tmp_path, "bracketed.csv", row))
+    assert status == "partly_quarantined"
+    assert rows == [("5", "number_parses", f"bracketed.csv row 5: {named} is not a number")]
+
+
+def test_a_footnote_mark_behind_a_figure_is_still_a_footnote(tmp_path: Path) -> None:
+    row = 'Rare earths,Ton,"5,792(1)","36.9[2]","44,355.0 (1)","304.0","38,689.0①","268.4",14.6*,13.3'
+    parsed = parse_release(_august_with(tmp_path, "marked.csv", row).read_bytes(), "marked.csv")
+    assert _value(parsed, "gacc_rare_earths", date(2025, 8, 1), "month", "quantity_t") == 5792.0
+    assert _value(parsed, "gacc_rare_earths", date(2025, 8, 1), "ytd", "quantity_t") == 44355.0
+    assert _value(parsed, "gacc_rare_earths", date(2024, 8, 1), "ytd", "quantity_t") == 38689.0
+    assert _value(parsed, "gacc_rare_earths", date(2025, 8, 1), "ytd", "yoy_quantity_pct") == 14.6
+
+
+@pytest.mark.parametrize("unit", ["MT", "", "pcs"])
+def test_a_rare_earth_quantity_in_no_mass_unit_is_quarantined_naming_the_unit(tmp_path: Path, unit: str) -> None:
+    # Stored as a bare 'quantity' it left the month without tonnes and out of the range check, silently. 'MT' is not
+    # guessed: metric tons, or megatonnes (Mt) once case is folded.
+    row = f'Rare earths,{unit},"5,792.0","36.9","44,355.0","304.0","38,689.0","268.4",14.6,13.3'
+    status, rows = _quarantined(tmp_path, _august_with(tmp_path, "unit.csv", row))
+    assert status == "partly_quarantined"
+    assert [(source_row, rule) for source_row, rule, _ in rows] == [("5", "unit_is_mass")]
+    assert f"Rare earths (gacc_rare_earths) quantity unit {unit!r}" in rows[0][2]
+    assert "is not a mass unit" in rows[0][2] and rows[0][2].startswith("unit.csv row 5: ")
+
+
+def test_a_decimal_comma_is_quarantined_not_read_ten_times_too_large(tmp_path: Path) -> None:
+    row = 'Rare earths,Ton,"5.792,0","36,9","44,355.0","304.0","38,689.0","268.4",14.6,13.3'
+    status, rows = _quarantined(tmp_path, _august_with(tmp_path, "comma.csv", row))
+    assert status == "partly_quarantined"
+    assert [(source_row, rule) for source_row, rule, _ in rows] == [("5", "number_parses")]
+    assert rows[0][2].startswith("comma.csv row 5: '") and "is not a number" in rows[0][2]

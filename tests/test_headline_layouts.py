@@ -271,17 +271,35 @@ def test_formula_text_stays_text_and_nothing_is_evaluated() -> None:
     obs = parsed.observations
     payload = obs[obs.source_row == "Sheet1!6"]
     assert set(payload.commodity) == {"=cmd|' /C calc'!A0"}  # kept as the text it is
-    # A real formula in the name cell has no cached value: the row has no name and is rejected, not computed.
+    # Real formulas saved with no cached value, in the name cell ('=A5') and a quantity cell ('=C5*2'), are not worked
+    # out, nor read as blanks ('not published'): their figures are unknown, so their rows are quarantined.
+    unknown = "saved without its result: the figure is unknown (reewatch evaluates no formula)"
     assert [(r.source_row, r.rule, r.message) for r in parsed.rejects] == [
-        ("Sheet1!7", "row_shape", "has no commodity name")
+        ("Sheet1!7", "formula_without_value", f"Sheet1!A7 holds =A5, {unknown}"),
+        ("Sheet1!8", "formula_without_value", f"Sheet1!C8 holds =C5*2, {unknown}"),
     ]
-    # '=C5*2' in a quantity cell is not worked out: no month quantity for that row.
-    fertilizers = obs[obs.commodity == "Fertilizers"]
-    assert set(zip(fertilizers.basis, fertilizers.measure, strict=True)) == {
-        ("month", "value_usd"),
-        ("ytd", "quantity_t"),
-        ("ytd", "value_usd"),
-    }
+    assert "Fertilizers" not in set(obs.commodity)
+
+
+def test_a_formula_saved_without_its_result_is_quarantined_not_read_as_not_published() -> None:
+    # openpyxl (or any script) saves '=5000+792' with no result: the month's rare-earth quantity is unknown, not absent.
+    book = openpyxl.Workbook()
+    ws = book.active
+    for row in [
+        ["Major Exports by Quantity and Value, May 2016"], ["Unit: USD1 Million"],
+        ["Commodity", "Unit", "May", None], [None, None, "Quantity", "Value"],
+        ["Rare earths", "Ton", "=5000+792", 36.9], ["Steel products", "Ton", 1019.9, 6952.9],
+        [None, None, None, "=D5+D6"],  # a row of nothing but an unsaved formula is not a blank row either
+    ]:  # fmt: skip
+        ws.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    parsed = parse_release(buffer.getvalue(), "formula.xlsx")
+    assert [(r.source_row, r.rule, r.message.split(",")[0]) for r in parsed.rejects] == [
+        ("Sheet!5", "formula_without_value", "Sheet!C5 holds =5000+792"),
+        ("Sheet!7", "formula_without_value", "Sheet!D7 holds =D5+D6"),
+    ]
+    assert set(parsed.observations.commodity) == {"Steel products"}
 
 
 def test_hostile_rows_are_quarantined_and_the_second_table_is_not_read() -> None:
@@ -319,6 +337,74 @@ def test_title_on_a_later_sheet_is_found() -> None:
     assert (row.source_row, float(row.value), row.published_value) == ("Data!5", 5994.3, "5994.3")
 
 
+def test_a_unit_merged_over_two_rows_is_read_from_the_merge() -> None:
+    # The file keeps 'Ton' once, in the range's top-left cell; the rare-earth row under it shows it too.
+    book = openpyxl.Workbook()
+    ws = book.active
+    for row in [
+        ["Major Exports by Quantity and Value, June 2016"], ["Unit: USD1 Million"],
+        ["Commodity", "Unit", "June", None], [None, None, "Quantity", "Value"],
+        ["Steel products", "Ton", 1019.9, 6952.9], ["Rare earths", None, 5792.0, 36.9],
+    ]:  # fmt: skip
+        ws.append(row)
+    ws.merge_cells("B5:B6")
+    ws.merge_cells("A1:D1")  # a title across the table stays in its first cell
+    buffer = io.BytesIO()
+    book.save(buffer)
+    parsed = parse_release(buffer.getvalue(), "merged.xlsx")
+    row = _obs(parsed, RARE, date(2016, 6, 1), "month", "quantity_t")
+    assert (row.source_row, float(row.value), row.published_unit) == ("Sheet!6", 5792.0, "Ton")
+    assert parsed.raw_records["Sheet!6"]["Unit"] == ""  # the row as it stands in the file
+
+
+def _hidden_content_workbook(kind: str) -> bytes:
+    """A hidden 'draft' sheet first, then the table, whose first rare-earth row (a stale 1,234 t) is hidden."""
+    rows = [
+        ["Major Exports by Quantity and Value, July 2016"], ["Unit: USD1 Million"], ["Commodity", "Unit", "July", ""],
+        ["", "", "Quantity", "Value"], ["Rare earths", "Ton", 1234.0, 9.9], ["Rare earths", "Ton", 5792.0, 36.9],
+        ["Steel products", "Ton", 1019.9, 6952.9],
+    ]  # fmt: skip
+    draft = [*rows[:4], ["Rare earths", "Ton", 9999.0, 1.0]]
+    buffer = io.BytesIO()
+    if kind == "xlsx":
+        book = openpyxl.Workbook()
+        book.remove(book.active)
+        for name, content in (("draft", draft), ("T5", rows)):
+            ws = book.create_sheet(name)
+            for row in content:
+                ws.append(row)
+        book["draft"].sheet_state = "hidden"
+        book["T5"].row_dimensions[5].hidden = True
+        book.save(buffer)
+    else:
+        import xlwt  # type: ignore[import-untyped]
+
+        legacy = xlwt.Workbook()
+        for name, content in (("draft", draft), ("T5", rows)):
+            ws = legacy.add_sheet(name)
+            for r, row in enumerate(content):
+                for c, value in enumerate(row):
+                    ws.write(r, c, value)
+        legacy.get_sheet(0).visibility = 1
+        legacy.get_sheet(1).row(4).hidden = True
+        legacy.save(buffer)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("kind", ["xlsx", "xls"])
+def test_hidden_sheets_and_rows_are_not_read_and_a_hidden_row_with_figures_is_set_aside(kind: str) -> None:
+    # The hidden draft sheet was read instead of the table, and the hidden stale row took the rare-earth line (the
+    # visible 5,792 t became its duplicate_row).
+    parsed = parse_release(_hidden_content_workbook(kind), f"hidden.{kind}")
+    row = _obs(parsed, RARE, date(2016, 7, 1), "month", "quantity_t")
+    assert (row.source_row, float(row.value)) == ("T5!6", 5792.0)
+    assert [(r.source_row, r.rule) for r in parsed.rejects] == [("T5!5", "hidden_row")]
+    assert "the row is hidden" in parsed.rejects[0].message
+    assert parsed.rejects[0].raw_record["July Quantity"] == "1234"  # nothing dropped: the row is kept as it was
+    assert parsed.warnings == ["sheets 'draft' (hidden) also carry a headline table; only 'T5' was read"]
+    assert parsed.rows_in == 3
+
+
 def test_single_header_row_with_money_unit_in_brackets() -> None:
     text = (
         "2025年8月出口主要商品量值表\n"
@@ -344,6 +430,33 @@ def test_magnets_are_not_folded_into_the_rare_earth_line() -> None:
     [("5,792.0①", 5792.0), ("5,792.0¹", 5792.0), ("７，７４２．２", 7742.2), ("－", None), ("−3.0", -3.0)],
 )
 def test_parse_number_folds_marks_without_making_digits(text: str, expected: float | None) -> None:
+    assert parse_number(text) == expected
+
+
+@pytest.mark.parametrize("text", ["(1)", "(123)", "（3）", "[2]", "①", "⑶", "¹", "(1)(2)"])
+def test_a_numbered_mark_alone_is_no_number(text: str) -> None:
+    # Behind a figure it is a footnote ('5,792(1)'); alone it may be the figure itself, so it is refused, not blank.
+    with pytest.raises(ValueError):
+        parse_number(text)
+
+
+@pytest.mark.parametrize("text", ["1.036,9", "36,9", "5 792,0", "12,34,5", "5.792,0", "1,2345", "1,234,5", ",123"])
+def test_a_comma_that_groups_no_thousands_is_no_number(text: str) -> None:
+    # Decimal commas: with the commas dropped '36,9' read 369 and '1.036,9' read 1.0369. Refused, never guessed.
+    with pytest.raises(ValueError, match="not thousands separators"):
+        parse_number(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("7,742.2", 7742.2), ("８，５１１", 8511.0), ("1,234,567.5", 1234567.5), ("-1,019.9", -1019.9), ("5 792", 5792.0)],
+)
+def test_thousands_commas_still_read(text: str, expected: float) -> None:
+    assert parse_number(text) == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [("5,792(1)", 5792.0), ("5,792 （1）", 5792.0), ("-(1)", None), ("*", None)])
+def test_a_mark_behind_a_figure_or_a_none_mark_is_a_footnote(text: str, expected: float | None) -> None:
     assert parse_number(text) == expected
 
 

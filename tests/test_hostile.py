@@ -108,6 +108,40 @@ def test_bombs_are_refused_quickly_in_little_memory(name: str) -> None:
     assert expected.words in str(refused.value)
 
 
+def _long_headline() -> list[str]:
+    """The good headline release, 80 more commodity rows making it longer than the first 4 KB that detection reads."""
+    lines = GOOD.read_text(encoding="utf-8").splitlines()
+    fillers = [f'Hostile filler {i},Ton,"1.0","2.0","3.0","4.0","5.0","6.0",1.0,1.0' for i in range(80)]
+    return lines[:5] + fillers + lines[5:]
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "headline",
+        SAMPLES / "press" / "reported_export_figures.csv",
+        SAMPLES / "surveys" / "euccc_2025_09_licences_applications.csv",
+        FIXTURES / "comtrade" / "china_exports_850511_2025.csv",
+        FIXTURES / "comtrade" / "china_exports_2805_2846.json",
+    ],
+    ids=lambda source: source if isinstance(source, str) else source.name,
+)
+def test_a_nul_byte_past_the_first_4_kb_fails_a_small_text_file(tmp_path: Path, source: str | Path) -> None:
+    # Only the first 4 KB were looked at: a NUL further down loaded as part of a label ('Filler\x0070') and reached
+    # the report. These layouts are small: the whole file is checked.
+    if source == "headline":
+        data = ("\n".join(_long_headline()) + "\n").encode()
+        name = "2025-08_long.csv"
+    else:
+        data, name = Path(source).read_bytes(), Path(source).name
+    at = data.rstrip().rfind(b"\n") + 3  # inside the last line
+    assert at > 4096, "the file is too short for the test"
+    path = tmp_path / name
+    path.write_bytes(data[:at] + b"\x00" + data[at:])
+    with pytest.raises(UnreadableRelease, match=r"binary content \(NUL bytes"):
+        parse_release_file(path, name, tmp_path / "scratch")
+
+
 def test_the_zip_bomb_really_is_one() -> None:
     """The guard is tested against a real bomb: its members declare gigabytes and really inflate ~1,000×."""
     import zipfile

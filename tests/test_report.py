@@ -379,6 +379,15 @@ def test_blocked_run_says_blocked_and_that_its_figures_are_not_the_published_one
     assert 'id="not-published"' not in render_html(sample_facts)  # a published run has no such warning
 
 
+def test_no_control_character_from_the_data_reaches_the_page(sample_facts: dict[str, Any]) -> None:
+    # Autoescaping leaves NUL and other control characters be; a label carrying one must not put it in the HTML.
+    entry = {"release_id": "r1", "file_name": "nul\x00.csv", "source_row": "85", "rule": "number_parses",
+             "message": "'Filler\x0070' \x1b[31m \x7f", "raw_record": '{"Commodity": "Filler\\u000070"}'}  # fmt: skip
+    page = render_html({**sample_facts, "quarantine": [entry], "quarantine_entries": 1, "quarantined_rows": 1})
+    assert not re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", page)
+    assert "Filler\ufffd70" in page and "nul\ufffd.csv" in page  # shown as a browser shows it
+
+
 def test_the_quarantine_count_is_the_releases_rows_quarantined(tmp_path: Path) -> None:
     hostile = FIXTURES / "hostile"
     with loaded_lake(tmp_path / "lake", hostile / "headline_bad_numbers.csv", hostile / "detailed_hostile_rows.csv") as con:

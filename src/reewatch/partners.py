@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import gettext
 import re
-import unicodedata
 from functools import cache
 
 import pycountry
+
+from reewatch.units import nfkc
 
 WORLD = "WORLD"
 
@@ -37,7 +38,7 @@ _WORLD_NAMES = {"world", "全球", "世界", "总计", "合计", "总值", "all 
 
 
 def _fold(text: str) -> str:
-    return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", text)).strip().lower()
+    return re.sub(r"\s+", " ", nfkc(text)).strip().lower()
 
 
 @cache

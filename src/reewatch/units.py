@@ -19,9 +19,22 @@ class Scale:
     kind: str  # mass | money | count
 
 
+def without_format_chars(text: str) -> str:
+    """The text without Unicode format characters (category Cf: BOM, zero-width space and joiner, soft hyphen, bidi
+    marks): invisible, they would make 'Rare\u200b earths' another commodity than 'Rare earths'. NFKC keeps them."""
+    if text.isascii():
+        return text
+    return "".join(char for char in text if unicodedata.category(char) != "Cf")
+
+
+def nfkc(text: str) -> str:
+    """NFKC of the text without its format characters: how labels, headers and units are folded before matching."""
+    return unicodedata.normalize("NFKC", without_format_chars(text))
+
+
 def _key(text: str) -> str:
     """Fold width, case and spacing so '１０，０００ Tons' and '10000T' find the same entry."""
-    text = unicodedata.normalize("NFKC", text).lower()
+    text = nfkc(text).lower()
     return re.sub(r"[\s,$:：]", "", text)
 
 
@@ -33,6 +46,8 @@ def _add(scale: Scale, *spellings: str) -> None:
         _SCALES[_key(spelling)] = scale
 
 
+# Not 'MT': folded to lower case it is also 'Mt', megatonnes (DOMAIN.md §5 writes reserves of 44 Mt), a factor of a
+# million apart; a rare-earth row in 'MT' is quarantined (unit_is_mass) rather than guessed.
 _add(Scale("t", 1.0, "mass"), "吨", "公吨", "ton", "tons", "tonne", "tonnes", "t", "metric ton", "metric tons")
 _add(Scale("t", 0.001, "mass"), "千克", "公斤", "kg", "kilogram", "kilograms")
 _add(Scale("t", 10_000.0, "mass"), "万吨", "10000t", "10000tons", "10,000 tons", "10 000 tonnes")
@@ -53,14 +68,19 @@ def scale_of(published_unit: str) -> Scale | None:
 
 def money_scale_from_caption(caption: str) -> Scale | None:
     """Find the money unit in a caption such as 'Unit: USD1 Million' or '单位：万元人民币'."""
-    text = unicodedata.normalize("NFKC", caption)
+    text = nfkc(caption)
     text = re.sub(r"^\s*(金额单位|单位|units?)\s*[:：]?\s*", "", text, flags=re.IGNORECASE).strip().strip('"')
     scale = scale_of(text)
     return scale if scale is not None and scale.kind == "money" else None
 
 
 NONE_MARKS = {"-", "–", "—", "－", "", "..", "…"}
-_FOOTNOTE = re.compile(r"[*†‡#※]+|\(\d\)|（\d）|\[\d+\]")
+# Footnote marks: signs anywhere ('14.6*'), a bracketed number only behind something ('5,792(1)', '- [2]'). Alone,
+# '(3)' may well be the figure (3, or an accountant's −3): it is no number, not a footnote on a blank.
+# (Full-width brackets are folded to these by NFKC first.)
+_FOOTNOTE = re.compile(r"[*†‡#※]+|(?<=\S)\s*(?:\(\d\)|\[\d+\])")
+# Commas group thousands: 1 to 3 digits, then groups of exactly 3, up to the decimal point ('7,742.2', '8,511').
+_THOUSANDS = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?")
 # Footnote marks that NFKC would turn into digits ('5,792.0①' must not read 5792.01): removed before folding.
 # Circled, parenthesised, full-stop and negative circled numbers, and superscript digits.
 FOLDING_FOOTNOTE = re.compile(r"[\u2460-\u249b\u2776-\u2793\u00b9\u00b2\u00b3\u2070\u2074-\u2079]+")
@@ -69,17 +89,25 @@ FOLDING_FOOTNOTE = re.compile(r"[\u2460-\u249b\u2776-\u2793\u00b9\u00b2\u00b3\u2
 def parse_number(text: str | None) -> float | None:
     """A printed number as a float: '7,742.2' → 7742.2, '－' → None. Raises ValueError on text that is no number.
 
-    Full-width digits and footnote marks are folded away; '-' and blanks mean 'not published'.
+    Full-width digits and footnote marks are folded away; '-' and blanks mean 'not published'. A numbered mark with
+    no figure before it ('(3)', '①') is no number.
     """
     if text is None:
         return None
-    cleaned = unicodedata.normalize("NFKC", FOLDING_FOOTNOTE.sub("", str(text))).strip().replace("\u2212", "-")
+    unmarked = FOLDING_FOOTNOTE.sub("", str(text))
+    if not unmarked.strip() and str(text).strip():
+        # '①' or '⑶' alone: a numbered mark with no figure before it may be the figure itself, as '(3)' may.
+        raise ValueError(f"a numbered footnote mark with no figure: {text!r}")
+    cleaned = nfkc(unmarked).strip().replace("\u2212", "-")
     if cleaned in NONE_MARKS:
         return None
-    cleaned = _FOOTNOTE.sub("", cleaned).replace(",", "").replace(" ", "").replace("%", "")
+    cleaned = _FOOTNOTE.sub("", cleaned).replace(" ", "").replace("%", "")
     if cleaned in NONE_MARKS:
         return None
-    value = float(cleaned)  # ValueError names the text
+    if "," in cleaned and not _THOUSANDS.fullmatch(cleaned):
+        # A decimal comma ('36,9', '1.036,9', '5 792,0') would read 10× or 1,000× off with its commas dropped.
+        raise ValueError(f"{text!r}: its commas are not thousands separators (groups of three digits before any '.')")
+    value = float(cleaned.replace(",", ""))  # ValueError names the text
     if not math.isfinite(value):
         raise ValueError(f"not a finite number: {text!r}")
     return value

@@ -444,7 +444,12 @@ def render_html(facts: dict[str, Any], charts: dict[str, str] | None = None) -> 
     context["charts"] = marked
     context["recent_table"] = _recent_table(context["recent"])
     context["recent_series"] = RECENT_SERIES
-    return env.get_template("report.html.j2").render(**context)
+    return _CONTROL_CHARS.sub("\ufffd", env.get_template("report.html.j2").render(**context))
+
+
+# Control characters (NUL above all) are no HTML text: one from a label would reach the page as is, since escaping
+# leaves them be. The parsers refuse files with NULs; this is the second line, shown as browsers show them (U+FFFD).
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 def write_data_docs(lake: Lake, run_id: str, docs_dir: Path) -> str | None:

@@ -67,7 +67,7 @@ def _unknown(head: bytes) -> str:
         return "UTF-16 text: reewatch reads CSV in UTF-8 or GB18030 (save the file as UTF-8)"
     if head.startswith(_CONTAINER_MAGIC):
         return "a zip or OLE2 file that holds no Excel workbook reewatch reads (a Word file, a plain .zip?)"
-    if b"\x00" in head[:4096]:
+    if b"\x00" in head:  # anywhere in it: a layout may have refused the file for a NUL past its first 4 KB
         return "binary content (NUL bytes), neither CSV/JSON text nor an Excel workbook: " + _NO_LAYOUT
     return _NO_LAYOUT
 

@@ -153,12 +153,21 @@ class GridRow:
 
     ref: str
     cells: list[str]
+    # Cells of a workbook that a merged range covers, by column: the value of the range's top-left cell, which is
+    # where the file keeps it (Excel shows it across the range; the covered cells themselves are blank).
+    merged: dict[int, str] = field(default_factory=dict)
+    # Formula cells of a workbook saved without their result, by column: the formula. They read as blank cells.
+    unsaved_formulas: dict[int, str] = field(default_factory=dict)
+    # Why a workbook does not show the row ('the row is hidden', "its sheet 'draft' is hidden"); '' when it does.
+    hidden: str = ""
 
 
 def read_csv_grid(data: bytes) -> list[GridRow]:
     """A CSV file as rows of text cells, each with the line it started on."""
-    if b"\x00" in data[:4096]:
-        raise UnreadableRelease("binary content, not a CSV text file")
+    # The whole file, not its head: a NUL further down would otherwise load as part of a label (the tables read here
+    # are small; the detailed export has its own reader).
+    if (nul := data.find(b"\x00")) >= 0:
+        raise UnreadableRelease(f"binary content (NUL bytes, the first at byte {nul:,}), not a CSV text file")
     reader = csv.reader(io.StringIO(decode_text(data), newline=""))
     rows = []
     line = 1

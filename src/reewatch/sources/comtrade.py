@@ -60,7 +60,7 @@ def parse(data: bytes, name: str) -> ParsedRelease:
     """Parse a Comtrade CSV or JSON; `UnreadableRelease` when the file as a whole has the wrong shape."""
     if not data.strip():
         raise UnreadableRelease("the file is empty")
-    text = decode_text(data) if b"\x00" not in data[:4096] else ""
+    text = decode_text(data) if b"\x00" not in data else ""  # NUL anywhere: read_csv_grid says it is binary
     if text.lstrip().startswith(("{", "[")):
         return _parse_records(_json_records(text), layout=LAYOUT_JSON)
     return _parse_records(_csv_records(data), layout=LAYOUT_CSV)

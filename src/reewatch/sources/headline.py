@@ -12,7 +12,6 @@ the month, the cumulative Jan–month, the prior year's cumulative, and the year
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -31,7 +30,15 @@ from reewatch.sources.base import (
     lookalike_letters,
     read_csv_grid,
 )
-from reewatch.units import FOLDING_FOOTNOTE, Scale, money_scale_from_caption, parse_number, scale_of
+from reewatch.units import (
+    FOLDING_FOOTNOTE,
+    Scale,
+    money_scale_from_caption,
+    nfkc,
+    parse_number,
+    scale_of,
+    without_format_chars,
+)
 
 LAYOUT_CSV = "gacc_headline_csv"
 LAYOUT_XLSX = "gacc_headline_xlsx"
@@ -99,8 +106,9 @@ _RELEASE_DAY = {"preliminary": 10, "bulletin": 18}
 
 
 def _fold(text: str) -> str:
-    """Width, case and runs of whitespace folded: '（13）  Rare  Earths' → '(13) rare earths'."""
-    return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", text)).strip().lower()
+    """Width, case and runs of whitespace folded, invisible (format) characters dropped: '（13）  Rare  Earths' →
+    '(13) rare earths'."""
+    return re.sub(r"\s+", " ", nfkc(text)).strip().lower()
 
 
 # --- detection and dispatch ---------------------------------------------------------------------------------------
@@ -140,16 +148,19 @@ def _text_has_title(head: bytes) -> bool:
     for encoding in ("utf-8-sig", "gb18030"):
         # errors="ignore": the head may end inside a multi-byte character; a wrong guess just finds no title.
         lines = head.decode(encoding, errors="ignore").splitlines()[:_TITLE_ROWS]
-        folded = unicodedata.normalize("NFKC", "\n".join(lines))
+        folded = nfkc("\n".join(lines))
         if any(pattern.search(folded) for _, pattern in _FAMILIES):
             return True
     return False
 
 
 def _workbook_table(data: bytes) -> tuple[list[GridRow], list[str]]:
-    """The rows of the first sheet whose top carries a headline title (all sheets are searched)."""
+    """The rows of the first sheet whose top carries a headline title (all sheets are searched), a sheet the workbook
+    shows before a hidden one: a hidden sheet holds a draft or an old table more often than the published one."""
     workbook = sheets.read_workbook(data, max_rows=_MAX_TABLE_ROWS + 1)
-    titled = [name for name, rows in workbook.items() if _title_at(rows) is not None]
+    titles = {name: _title_at(rows) for name, rows in workbook.items()}
+    hidden = {name: bool(workbook[name][at].hidden) for name, at in titles.items() if at is not None}
+    titled = sorted(hidden, key=lambda name: hidden[name])  # visible first; a stable sort keeps the workbook order
     if not titled:
         raise UnreadableRelease(
             "no sheet carries a headline table title ('Major Exports by Quantity and Value' / '出口…商品量值表')"
@@ -157,7 +168,8 @@ def _workbook_table(data: bytes) -> tuple[list[GridRow], list[str]]:
     rows = workbook[titled[0]]
     if len(rows) > _MAX_TABLE_ROWS:
         raise UnreadableRelease(f"sheet {titled[0]!r} has over {_MAX_TABLE_ROWS:,} rows: too long for a headline table")
-    warnings = [f"sheets {titled[1:]} also carry a headline table; only {titled[0]!r} was read"] if titled[1:] else []
+    others = ", ".join(f"{name!r}{' (hidden)' if hidden[name] else ''}" for name in titled[1:])
+    warnings = [f"sheets {others} also carry a headline table; only {titled[0]!r} was read"] if others else []
     return rows, warnings
 
 
@@ -198,13 +210,28 @@ def parse_grid(rows: list[GridRow], layout: str) -> ParsedRelease:
     rows_in = 0
     for row in rows[table.data_at :]:
         cells = row.cells[table.name_col :]
-        if not any(cells):
+        unsaved = _unsaved_formulas(row, table)
+        if not any(cells) and not unsaved:
+            continue
+        if row.hidden:
+            # A row the workbook hides is not read: it holds a superseded or draft figure more often than a published
+            # one, and it would claim the commodity before the visible row. Set aside where it holds figures.
+            if any(cells[i] for i in table.columns if i < len(cells)):
+                rows_in += 1
+                raw_records[row.ref] = raw = _raw_record(cells, table.raw_keys)
+                message = f"not read: {row.hidden} in the workbook (a draft or superseded figure, as a rule)"
+                rejects.append(Reject(row.ref, "hidden_row", message, raw))
             continue
         if _ends_table(cells):
             break
         rows_in += 1
         raw = _raw_record(cells, table.raw_keys)
         raw_records[row.ref] = raw
+        if unsaved:
+            message = f"{unsaved}, saved without its result: the figure is unknown (reewatch evaluates no formula)"
+            rejects.append(Reject(row.ref, "formula_without_value", message, raw))
+            continue
+        cells = _with_merged_unit(row, cells, table)
         problem = _shape_problem(cells, width, table)
         if problem:
             rejects.append(Reject(row.ref, "row_shape", problem, raw))
@@ -266,7 +293,7 @@ def _title_at(rows: list[GridRow]) -> int | None:
 
 def _vintage(row: GridRow) -> str:
     """The family whose title words the row carries ('' when none)."""
-    text = unicodedata.normalize("NFKC", " ".join(row.cells))
+    text = nfkc(" ".join(row.cells))
     return next((vintage for vintage, pattern in _FAMILIES if pattern.search(text)), "")
 
 
@@ -335,7 +362,7 @@ def _money_unit(top_rows: list[GridRow], header_rows: list[GridRow]) -> tuple[Sc
 
 def _caption(text: str) -> str:
     return re.sub(
-        r"^\s*(金额单位|单位|units?)\s*[:：]?\s*", "", unicodedata.normalize("NFKC", text), flags=re.I
+        r"^\s*(金额单位|单位|units?)\s*[:：]?\s*", "", nfkc(text), flags=re.I
     ).strip()
 
 
@@ -418,6 +445,27 @@ def _raw_record(cells: list[str], keys: list[str]) -> dict[str, Any]:
     return {keys[i] if i < len(keys) else f"column {i + 1}": value for i, value in enumerate(cells)}
 
 
+def _unsaved_formulas(row: GridRow, table: _Layout) -> str:
+    """The table's cells in the row that hold a formula with no saved result ('T5!C5 holds =5000+792'), '' when none.
+    Read as blanks, they would pass for 'not published'; a formula in a column the table does not use is let be."""
+    used = {table.name_col, table.name_col + table.unit_col, *(table.name_col + column for column in table.columns)}
+    named = [
+        f"{sheets.cell_name(row.ref, column)} holds {formula}"
+        for column, formula in sorted(row.unsaved_formulas.items())
+        if column in used
+    ]
+    return ", ".join(named)
+
+
+def _with_merged_unit(row: GridRow, cells: list[str], table: _Layout) -> list[str]:
+    """The row's cells, its blank unit cell filled from a merged range over it: a workbook keeps the unit once, in the
+    range's top-left cell, for all the rows it spans (one 'Ton' merged over two commodities' rows)."""
+    merged_unit = row.merged.get(table.name_col + table.unit_col)
+    if not merged_unit or cells[table.unit_col]:
+        return cells
+    return [merged_unit if i == table.unit_col else cell for i, cell in enumerate(cells)]
+
+
 def _shape_problem(cells: list[str], width: int, table: _Layout) -> str:
     """Why a data row cannot be read ('' when it can)."""
     if len(cells) < width:
@@ -430,8 +478,9 @@ def _shape_problem(cells: list[str], width: int, table: _Layout) -> str:
 
 
 def commodity_name(cell: str) -> str:
-    """The commodity as printed, without the footnote marks stuck to it ('稀土*' → '稀土', 'Rare earths①')."""
-    return _TRAILING_MARKS.sub("", cell.strip()).strip()
+    """The commodity as printed, without the footnote marks stuck to it ('稀土*' → '稀土', 'Rare earths①') nor invisible
+    characters (a BOM or zero-width space pasted into it)."""
+    return _TRAILING_MARKS.sub("", without_format_chars(cell).strip()).strip()
 
 
 def series_for(name: str) -> str:

@@ -2,7 +2,9 @@
 
 Each sheet becomes a rectangle of text cells, each row referenced as `Sheet!row` (1-based). Nothing is ever
 evaluated: `.xlsx` formulas give the value Excel cached (`data_only=True`), `.xls` formulas their stored result,
-and a text cell that starts with "=" stays text. Numbers are written without float artefacts (5792.0 → "5792").
+and a text cell that starts with "=" stays text. An `.xlsx` formula saved without a cached value reads as a blank
+cell, and its row names it (`GridRow.unsaved_formulas`): the parser must not take it for "not published".
+Numbers are written without float artefacts (5792.0 → "5792").
 Damaged, truncated or oversized workbooks raise `UnreadableRelease` naming the problem, never a stack trace.
 """
 
@@ -12,11 +14,14 @@ import io
 import re
 import warnings
 import zipfile
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import openpyxl
 import xlrd
+from openpyxl.utils.cell import coordinate_to_tuple, get_column_letter, range_boundaries
+from openpyxl.xml.functions import iterparse
 
 from reewatch.sources.base import GridRow, UnreadableRelease
 
@@ -162,9 +167,95 @@ def _xlsx_rows(sheet: Any, max_rows: int | None, budget: _CellBudget) -> list[Gr
         width = max(width, len(row))
         budget.take(sheet.title, number, width)
         rows.append(row)
-    table = _rectangle(sheet.title, rows)
+    xml = _sheet_xml(sheet, max_rows)
+    hidden = _hidden(sheet.title, sheet.sheet_state != "visible", xml.hidden_rows, len(rows))
+    table = _rectangle(sheet.title, rows, _covered_cells(xml, rows, width), _unsaved_formulas(xml, rows), hidden)
     budget.spend(len(table), width)
     return table
+
+
+_SHEET_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+
+
+@dataclass
+class _SheetXml:
+    """What openpyxl's read-only reader does not give, read from the sheet's XML in one more pass (its DTD, if any,
+    was refused before anything was parsed): merged ranges, formula cells with no saved value, and hidden rows."""
+
+    merged: list[tuple[int, int, int, int]] = field(default_factory=list)  # (min_col, min_row, max_col, max_row)
+    unsaved_formulas: dict[tuple[int, int], str] = field(default_factory=dict)  # (row, column), 1-based → formula
+    hidden_rows: set[int] = field(default_factory=set)  # 1-based
+
+
+def _sheet_xml(sheet: Any, max_rows: int | None) -> _SheetXml:
+    """The sheet's XML facts, up to `max_rows` rows: past them the scan stops, and the merged ranges (which follow the
+    rows) go unread. Detection reads the top rows only, and a sheet longer than a table is refused for its length."""
+    found = _SheetXml()
+    row_number = column = 0
+    with sheet._get_source() as source:
+        for event, element in iterparse(source, events=("start", "end")):
+            if event == "start":
+                if element.tag == f"{_SHEET_NS}row":  # numbered as openpyxl does: 'r', else the next one
+                    row_number = int(float(element.get("r") or row_number + 1))
+                    if max_rows is not None and row_number > max_rows:
+                        break
+                    column = 0
+                    if element.get("hidden") in ("1", "true"):
+                        found.hidden_rows.add(row_number)
+                continue
+            if element.tag == f"{_SHEET_NS}c":
+                ref = element.get("r")
+                column = coordinate_to_tuple(ref)[1] if ref else column + 1
+                formula = element.find(f"{_SHEET_NS}f")
+                # A formula saved without its result (written by a script, never opened in Excel: no <v>, or an
+                # empty one) reads as a blank, which would pass for 'not published'. Only a text result (t="str")
+                # can be empty.
+                saved = element.findtext(f"{_SHEET_NS}v") or element.get("t") == "str"
+                if formula is not None and not saved:
+                    found.unsaved_formulas[(row_number, column)] = "=" + (formula.text or "")
+            elif element.tag == f"{_SHEET_NS}row":
+                element.clear()  # the rows were read already: keep none of them in memory
+            elif element.tag == f"{_SHEET_NS}mergeCell" and element.get("ref"):
+                found.merged.append(range_boundaries(element.get("ref")))
+    return found
+
+
+def _covered_cells(xml: _SheetXml, rows: list[list[str]], width: int) -> dict[int, dict[int, str]]:
+    """Row index → {column index: the merged range's value} for the cells that a merged range covers, 0-based, within
+    the rows and columns read (a range may claim the whole sheet: only what was read is looked at)."""
+    covered: dict[int, dict[int, str]] = {}
+    for min_col, min_row, max_col, max_row in xml.merged:
+        top, left = min_row - 1, min_col - 1
+        value = rows[top][left] if top < len(rows) and left < len(rows[top]) else ""
+        if not value:
+            continue
+        for r in range(top, min(max_row, len(rows))):
+            for c in range(left, min(max_col, width)):
+                if (r, c) != (top, left):
+                    covered.setdefault(r, {})[c] = value
+    return covered
+
+
+def _unsaved_formulas(xml: _SheetXml, rows: list[list[str]]) -> dict[int, dict[int, str]]:
+    """Row index → {column index: formula} for the formula cells with no saved value among the rows read, 0-based."""
+    formulas: dict[int, dict[int, str]] = {}
+    for (row, column), formula in xml.unsaved_formulas.items():
+        if row <= len(rows):
+            formulas.setdefault(row - 1, {})[column - 1] = formula
+    return formulas
+
+
+def _hidden(sheet_name: str, sheet_hidden: bool, hidden_rows: set[int], count: int) -> dict[int, str]:
+    """Row index (0-based) → why the workbook does not show the row, for the rows it hides."""
+    if sheet_hidden:
+        return dict.fromkeys(range(count), f"its sheet {sheet_name!r} is hidden")
+    return {number - 1: "the row is hidden" for number in hidden_rows if number <= count}
+
+
+def cell_name(row_ref: str, column: int) -> str:
+    """A cell's name from its row's reference and its 0-based column: ('T5!5', 2) → 'T5!C5'."""
+    sheet, _, number = row_ref.rpartition("!")
+    return f"{sheet}!{get_column_letter(column + 1)}{number}"
 
 
 def _xlsx_text(cell: Any) -> str:
@@ -203,7 +294,8 @@ def _xls_sheet(book: Any, index: int, max_rows: int | None, budget: _CellBudget)
     budget.take(name, count, sheet.ncols)  # Excel 97 sheets are at most 65,536 × 256: the size is known up front
     rows = [[_xls_text(book, cell) for cell in sheet.row(r)] for r in range(count)]
     book.unload_sheet(index)
-    table = _rectangle(name, rows)
+    hidden_rows = {r + 1 for r, info in sheet.rowinfo_map.items() if info.hidden}  # formatting_info=True reads them
+    table = _rectangle(name, rows, hidden=_hidden(name, sheet.visibility != 0, hidden_rows, count))
     budget.spend(count, sheet.ncols)
     return name, table
 
@@ -273,12 +365,29 @@ def _is_percent_format(number_format: str | None) -> bool:
     return "%" in re.sub(r'"[^"]*"|\\.', "", number_format)
 
 
-def _rectangle(sheet_name: str, rows: list[list[str]]) -> list[GridRow]:
-    """Pad rows to one width (blank cells are 'nothing printed') and drop the blank rows at the bottom."""
-    while rows and not any(rows[-1]):
+def _rectangle(
+    sheet_name: str,
+    rows: list[list[str]],
+    covered: dict[int, dict[int, str]] | None = None,
+    formulas: dict[int, dict[int, str]] | None = None,
+    hidden: dict[int, str] | None = None,
+) -> list[GridRow]:
+    """Pad rows to one width (blank cells are 'nothing printed') and drop the blank rows at the bottom (a row that
+    holds only a formula with no saved value is not blank: it stays, for the parser to say so)."""
+    formulas = formulas or {}
+    while rows and not any(rows[-1]) and len(rows) - 1 not in formulas:
         rows.pop()
     width = max((len(row) for row in rows), default=0)
-    return [GridRow(f"{sheet_name}!{number}", row + [""] * (width - len(row))) for number, row in enumerate(rows, 1)]
+    return [
+        GridRow(
+            f"{sheet_name}!{number}",
+            row + [""] * (width - len(row)),
+            (covered or {}).get(number - 1, {}),
+            formulas.get(number - 1, {}),
+            (hidden or {}).get(number - 1, ""),
+        )
+        for number, row in enumerate(rows, 1)
+    ]
 
 
 def _describe(exc: BaseException) -> str:

@@ -21,7 +21,6 @@ every row counted into them is quarantined with that rule, so `rows_in = rows_lo
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -43,7 +42,7 @@ from reewatch.sources.base import (
     decode_text,
     read_csv_grid,
 )
-from reewatch.units import parse_number
+from reewatch.units import nfkc, parse_number
 
 VINTAGE = "survey"
 TABLE = "survey_results"
@@ -254,7 +253,7 @@ def _shape(fields: set[str], meta: dict[str, str]) -> str | None:
 
 def _key(text: str) -> str:
     """A header or code as a lookup key: '  Survey ID ' → 'survey_id', '％' → '%'."""
-    text = unicodedata.normalize("NFKC", text).replace("\ufeff", "").strip().lower()
+    text = nfkc(text).strip().lower()
     return re.sub(r"[\s\-]+", "_", text)
 
 
@@ -316,7 +315,7 @@ def _survey_fields(cells: dict[str, str], meta: dict[str, str]) -> dict[str, Any
 
 
 def _date(text: str) -> date | None:
-    text = unicodedata.normalize("NFKC", text).strip()
+    text = nfkc(text).strip()
     if text.lower() in _NONE_MARKS:
         return None
     match = _DATE.fullmatch(text) or _COMPACT_DATE.fullmatch(text)
@@ -327,7 +326,7 @@ def _date(text: str) -> date | None:
 
 def _month(text: str) -> str | None:
     """'2025-09', '2025/9', '202509', '2025年9月' or a date → '2025_09' (as in metric names); None when blank."""
-    text = unicodedata.normalize("NFKC", text).strip()
+    text = nfkc(text).strip()
     if text.lower() in _NONE_MARKS:
         return None
     try:

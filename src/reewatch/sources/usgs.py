@@ -16,7 +16,6 @@ one reading, or text that is no number — is quarantined as `ambiguous_number`,
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +30,7 @@ from reewatch.sources.base import (
     lookalike_letters,
     read_csv_grid,
 )
+from reewatch.units import nfkc
 
 LAYOUT_REFERENCE = "usgs_mcs_reference_csv"
 LAYOUT_PUBLISHED = "usgs_mcs_published_csv"
@@ -87,7 +87,7 @@ def parse(data: bytes, name: str) -> ParsedRelease:
 
 
 def _fold(text: str) -> str:
-    return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", text)).strip()
+    return re.sub(r"\s+", " ", nfkc(text)).strip()
 
 
 def _first_row(rows: list[GridRow]) -> GridRow | None:
