@@ -317,8 +317,8 @@ def test_a_named_series_line_whose_quantity_is_in_no_mass_unit_is_quarantined(tm
             "SELECT quantity_t, value_usd FROM curated.exports_monthly WHERE series_id = 'gacc_magnets_850511' "
             "AND partner = 'WORLD'"
         ).fetchone()
-    assert [(row, rule) for row, rule, _ in quarantined] == [("3", "mass_unit")]
-    assert "gacc_magnets_850511 DE 2025-07 quantity '470590' is in '个', which is no unit of mass" in quarantined[0][2]
+    assert [(row, rule) for row, rule, _ in quarantined] == [("3", "unit_is_mass")]
+    assert "稀土永磁体 (gacc_magnets_850511) quantity unit '个' is not a mass unit" in quarantined[0][2]
     assert world == (pytest.approx(470.59), 22475421.0)  # the US line alone: quantity and value alike
 
 

@@ -108,31 +108,6 @@ def duplicate_lines(con: duckdb.DuckDBPyConnection, release_id: str) -> list[Vio
     ]
 
 
-def named_series_without_tonnes(con: duckdb.DuckDBPyConnection, release_id: str) -> list[Violation]:
-    """Rows of this release that give a named series' quantity in a unit that is no mass (or none): the series are
-    counted in tonnes (DOMAIN.md §1), and such a row's quantity would be left out of the month while its value
-    counts, raising the unit value, and a range check could not see it."""
-    rows = con.execute(
-        """
-        SELECT DISTINCT source_row, series_id, period, partner, published_value, published_unit
-        FROM observations
-        WHERE release_id = $release AND measure = 'quantity' AND series_id IN (SELECT unnest($series))
-        ORDER BY source_row
-        """,
-        {"release": release_id, "series": list(NAMED_SERIES)},
-    ).fetchall()
-    return [
-        Violation(
-            str(source_row),
-            "mass_unit",
-            f"{series_id} {partner} {period:%Y-%m} quantity '{published}' is in "
-            f"{f'{unit!r}' if unit else 'no unit'}, which is no unit of mass (吨, 千克, 万吨 …): the series is counted "
-            "in tonnes",
-        )
-        for source_row, series_id, period, partner, published, unit in rows
-    ]
-
-
 def identity_warnings(con: duckdb.DuckDBPyConnection) -> list[tuple[str | None, str, str]]:
     """(release_id, rule, message) for every identity break in the current (latest-vintage) figures."""
     warnings: list[tuple[str | None, str, str]] = []

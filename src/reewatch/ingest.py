@@ -20,7 +20,7 @@ from pathlib import Path
 
 import duckdb
 
-from reewatch.identities import duplicate_lines, named_series_without_tonnes, suspected_unit_errors
+from reewatch.identities import duplicate_lines, suspected_unit_errors
 from reewatch.lake import Lake, LakeObject, sha256_file
 from reewatch.observation_pairs import is_paired, long_sql, pairs_from_long_sql
 from reewatch.stage import (
@@ -223,13 +223,9 @@ def commit_release(
         _clear_release(con, release_id)
         for table in staged.tables:
             _insert_staged(con, table, release_id, stage_dir / f"{table}.parquet", staged.bad_rows)
-        # Unit errors need the neighbouring months of other releases, and a detailed export's repeated lines and
-        # units are checked among the few lines it loads (not over all ten million): only the warehouse can tell.
-        found = (
-            suspected_unit_errors(con, release_id)
-            + duplicate_lines(con, release_id)
-            + named_series_without_tonnes(con, release_id)
-        )
+        # Unit errors need the neighbouring months of other releases, and a detailed export's repeated lines are
+        # found among the few it loads (not over all ten million): only the warehouse can tell.
+        found = suspected_unit_errors(con, release_id) + duplicate_lines(con, release_id)
         violations = [v for v in found if v.source_row not in staged.bad_rows]
         if violations:
             from reewatch.sources.base import record_json

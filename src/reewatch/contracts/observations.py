@@ -45,10 +45,10 @@ HARD_RANGES_T: dict[tuple[str, str], tuple[float, float]] = {
 }
 
 
-# Series published in tonnes (DOMAIN.md §1): a quantity of theirs in a unit that is no mass (a blank, 'MT', 'pcs')
-# cannot be put in tonnes, and left as a bare 'quantity' it would drop out of the tonnes tables silently.
-# Not yet gacc_magnets_850511 (kilograms, detailed exports): a line in an odd unit ('KGS') still loads as 'quantity'.
-MASS_SERIES = ["gacc_rare_earths"]
+# Series counted in tonnes (DOMAIN.md §1): a quantity of theirs in a unit that is no mass (a blank, 'MT', 'pcs',
+# 'KGS') cannot be put in tonnes, and left as a bare 'quantity' it would drop out of the month's tonnes while its
+# value counted (the unit value rises, and no range check sees it).
+MASS_SERIES = ["gacc_rare_earths", "gacc_magnets_850511"]
 
 
 def _partner_code() -> pa.Check:
@@ -92,7 +92,9 @@ def _in_series_range() -> pl.Expr:
 
 
 def _unit_is_mass() -> pl.Expr:
-    return ~((pl.col("measure") == "quantity") & pl.col("series_id").is_in(MASS_SERIES))
+    # Of a figure that reads: a cell with no number breaks number_parses, whatever its unit.
+    counted = (pl.col("measure") == "quantity") & pl.col("series_id").is_in(MASS_SERIES) & _finite()
+    return ~counted.fill_null(False)
 
 
 def _unit_message(row: dict[str, Any]) -> str:
