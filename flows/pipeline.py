@@ -29,7 +29,7 @@ from flows.notifications import check_freshness, emit_run_event
 from flows.retries import STORAGE_RETRIES
 from flows.scaleout import backfill_archived, backfill_landed
 from reewatch import warmup
-from reewatch.config import ConfigError, load_settings
+from reewatch.config import ConfigError, load_settings, mask_userinfo
 from reewatch.curate import build_curated
 from reewatch.gx_worker import GxWorker
 from reewatch.identities import record_identity_warnings
@@ -292,8 +292,8 @@ def _report_failure(_flow: object, flow_run: FlowRun, state: State) -> None:
     where the run ends, and this one is what the "run failed" automation listens for."""
     try:
         lake = load_settings(flow_run.parameters.get("lake")).lake
-    except ConfigError:  # the very error that failed the run
-        lake = str(flow_run.parameters.get("lake") or "unknown-lake")
+    except ConfigError:  # the very error that failed the run; the location as given may hold credentials
+        lake = mask_userinfo(str(flow_run.parameters.get("lake") or "unknown-lake"))
     message = (state.message or "the run failed").strip().splitlines()[0]
     emit_run_event({"status": "failed", "lake": lake, "message": message})
 

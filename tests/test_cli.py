@@ -109,3 +109,21 @@ def test_a_negative_wait_is_a_usage_error(tmp_path) -> None:  # type: ignore[no-
     )  # fmt: skip
     assert done.returncode == 2 and "--wait" in done.stderr, done.stderr
     assert not (tmp_path / "lake").exists()
+
+
+def test_credentials_in_the_lake_url_are_never_printed(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    lake = "s3://AKIAHOSTILEKEY99:supersecret123@bucket/p"
+    release = tmp_path / "2025-07_major_exports_usd.csv"
+    release.write_text("anything")
+    for command, env in (
+        (["ingest", str(release), "--lake", lake], {}), (["run", "--lake", lake], {}),
+        (["status"], {"REEWATCH_LAKE": lake}),
+    ):  # fmt: skip
+        done = subprocess.run(
+            [sys.executable, "-m", "reewatch.cli", *command], capture_output=True, text=True, timeout=60,
+            env={**os.environ, **env},
+        )  # fmt: skip
+        assert done.returncode == 2, (command, done.stderr)
+        assert done.stderr.startswith("reewatch: invalid --lake / REEWATCH_LAKE: 's3://***@bucket/p' holds credentials")
+        assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+        assert "supersecret123" not in done.stdout + done.stderr and "AKIAHOSTILE" not in done.stdout + done.stderr

@@ -64,6 +64,16 @@ def resolve_s3_credentials() -> S3Credentials | None:
     return S3Credentials(key_id=frozen.access_key, secret=SecretStr(frozen.secret_key), session_token=token)
 
 
+# The user (and password) of a URL: `//user@` or `//user:password@`. The password runs to the last `@` before a space
+# or quote, as AWS secret keys hold `/` and `+`; a host with a port and an `@` in its path is masked too, never leaked.
+_USERINFO = re.compile(r"//([^/\s:@'\"]*:[^\s'\"]*|[^/\s:@'\"]*)@")
+
+
+def mask_userinfo(text: str) -> str:
+    """`text` with the credentials of every URL in it replaced by `***`: for messages that echo a URL as given."""
+    return _USERINFO.sub("//***@", text)
+
+
 _MEMORY_SIZE = re.compile(r"\d+(\.\d+)?\s*(b|bytes?|[kmgt]i?b|kilobytes?|megabytes?|gigabytes?|terabytes?)", re.I)
 _SCHEDULER_ADDRESS = re.compile(r"((tcp|tls|ucx|ws|wss)://)?(\[[0-9a-f:.]+\]|[\w.-]+):\d{1,5}/?", re.I)
 
@@ -118,11 +128,17 @@ class Settings(BaseSettings):
         if not value:
             raise ValueError("the lake location is empty")
         parsed = urlparse(value)
+        shown = mask_userinfo(value)  # the location is echoed in errors, logs, status and the report
         if parsed.scheme == "s3":
             if not parsed.netloc:
-                raise ValueError(f"'{value}' names no bucket: use s3://bucket/prefix")
+                raise ValueError(f"'{shown}' names no bucket: use s3://bucket/prefix")
+            if shown != value:
+                raise ValueError(
+                    f"'{shown}' holds credentials: S3 takes them from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "
+                    "(or AWS_PROFILE), never from the lake URL"
+                )
         elif parsed.scheme and len(parsed.scheme) > 1:  # one letter is a Windows drive, not a scheme
-            raise ValueError(f"'{value}' is neither a local folder nor an s3:// URL")
+            raise ValueError(f"'{shown}' is neither a local folder nor an s3:// URL")
         return value
 
     @field_validator("duckdb_memory_limit")
@@ -137,7 +153,7 @@ class Settings(BaseSettings):
     @classmethod
     def _scheduler_address(cls, value: str | None) -> str | None:
         if value is not None and not _SCHEDULER_ADDRESS.fullmatch(value.strip()):
-            raise ValueError(f"'{value}' is not a Dask scheduler address: use tcp://host:8786")
+            raise ValueError(f"'{mask_userinfo(value)}' is not a Dask scheduler address: use tcp://host:8786")
         return value.strip() if value is not None else None
 
     @field_validator("log_level")

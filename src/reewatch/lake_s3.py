@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import builtins
 import os
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,7 +16,7 @@ import botocore.config
 from boto3.exceptions import Boto3Error
 from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
-from reewatch.config import S3Settings
+from reewatch.config import S3Settings, mask_userinfo
 from reewatch.lake import (
     TMP_PREFIX,
     KeyOutsideLake,
@@ -41,8 +40,6 @@ _CREATE_CONFLICT_CODES = {"PreconditionFailed", "412", "ConditionalRequestConfli
 _NOT_FOUND_CODES = {"NoSuchKey", "NotFound", "404"}
 _DEFAULT_MAX_ATTEMPTS = 5
 
-_USERINFO = re.compile(r"//[^/@\s]*@")
-
 
 def _s3_error(action: str, uri: str, exc: Exception) -> LakeError:
     """LakeError naming the object and the S3 error code only.
@@ -60,7 +57,7 @@ def _s3_error(action: str, uri: str, exc: Exception) -> LakeError:
             code = "NotFound (404)"
         reason = code
     else:
-        reason = f"{type(exc).__name__}: {_USERINFO.sub('//***@', str(exc))}"
+        reason = f"{type(exc).__name__}: {mask_userinfo(str(exc))}"
     return LakeError(f"S3 {action} failed for {uri}: {reason}")
 
 
@@ -96,7 +93,7 @@ def _make_s3_client(settings: S3Settings) -> S3Client:
             "s3", endpoint_url=settings.endpoint_url, region_name=settings.region, config=config
         )
     except (BotoCoreError, ValueError) as exc:
-        raise LakeError(f"cannot create S3 client: {type(exc).__name__}: {_USERINFO.sub('//***@', str(exc))}") from exc
+        raise LakeError(f"cannot create S3 client: {type(exc).__name__}: {mask_userinfo(str(exc))}") from exc
 
 
 class S3Lake(Lake):
@@ -107,16 +104,16 @@ class S3Lake(Lake):
     def __init__(self, url: str, settings: S3Settings | None = None) -> None:
         self.url = url
         if not url[:5].lower() == "s3://":
-            raise LakeError(f"not an S3 url: {url!r}")
+            raise LakeError(f"not an S3 url: {mask_userinfo(url)!r}")
         bucket, _, prefix = url[5:].partition("/")
         prefix = prefix.strip("/")
         if not bucket:
-            raise LakeError(f"S3 lake url {url!r} has no bucket")
+            raise LakeError(f"S3 lake url {mask_userinfo(url)!r} has no bucket")
         if prefix:
             try:
                 _check_key(prefix)
             except KeyOutsideLake as exc:
-                raise LakeError(f"S3 lake url {url!r} has an invalid prefix: {exc}") from exc
+                raise LakeError(f"S3 lake url {mask_userinfo(url)!r} has an invalid prefix: {exc}") from exc
         self.bucket = bucket
         self.prefix = prefix
         self._root = f"{prefix}/" if prefix else ""
@@ -125,7 +122,7 @@ class S3Lake(Lake):
     def check_exists(self) -> None:
         """LakeNotFound when the bucket does not exist: a mistyped name would otherwise read as an empty lake (S3
         answers every object in it 404). A bucket the credentials may not look at (403) is left to the run."""
-        where = _USERINFO.sub("//***@", str(self.client.meta.endpoint_url))
+        where = mask_userinfo(str(self.client.meta.endpoint_url))
         try:
             self.client.head_bucket(Bucket=self.bucket)
         except ParamValidationError:
