@@ -127,3 +127,28 @@ def test_credentials_in_the_lake_url_are_never_printed(tmp_path) -> None:  # typ
         assert done.stderr.startswith("reewatch: invalid --lake / REEWATCH_LAKE: 's3://***@bucket/p' holds credentials")
         assert len(done.stderr.strip().splitlines()) == 1, done.stderr
         assert "supersecret123" not in done.stdout + done.stderr and "AKIAHOSTILE" not in done.stdout + done.stderr
+
+
+def test_a_bad_expectations_dir_is_a_configuration_error_before_any_work(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Found at the gate, it failed the run after staging and committing, with tracebacks and exit 1."""
+    empty, broken = tmp_path / "empty", tmp_path / "broken"
+    empty.mkdir()
+    broken.mkdir()
+    (broken / "exports_monthly.json").write_text("{bad")
+    release = tmp_path / "2025-07_major_exports_usd.csv"
+    release.write_text("anything")
+    lake = tmp_path / "lake"
+    for folder, said in (
+        (tmp_path / "nope", f"no such folder: {tmp_path / 'nope'}"),
+        (empty, f"no expectation suites (*.json) in {empty}"),
+        (broken, "exports_monthly.json: not valid JSON: Expecting property name enclosed in double quotes"),
+    ):
+        for command in (["ingest", str(release), "--lake", str(lake)], ["run", "--lake", str(lake)]):
+            done = subprocess.run(
+                [sys.executable, "-m", "reewatch.cli", *command], capture_output=True, text=True, timeout=120,
+                env={**os.environ, "REEWATCH_EXPECTATIONS_DIR": str(folder)},
+            )  # fmt: skip
+            assert done.returncode == 2, (command, done.stderr)
+            assert done.stderr.startswith(f"reewatch: invalid REEWATCH_EXPECTATIONS_DIR: {said}"), done.stderr
+            assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+            assert not lake.exists()  # nothing landed, nothing staged

@@ -116,6 +116,11 @@ class Settings(BaseSettings):
     """An existing Dask scheduler, e.g. `tcp://10.0.0.5:8786` (`REEWATCH_DASK_ADDRESS`): releases are staged on its
     workers instead of a local cluster. Its workers need reewatch installed and the same lake credentials."""
 
+    expectations_dir: str | None = None
+    """A folder of the quality gate's suites, `<table>.json` (`REEWATCH_EXPECTATIONS_DIR`; unset or empty: the
+    bundled ones). Read by `reewatch.quality.suites_dir`; checked here so that a bad folder stops a run before it
+    lands or stages anything, not at its gate."""
+
     @property
     def scale_out(self) -> bool:
         """True when releases are staged on Dask rather than in the run's own process."""
@@ -155,6 +160,19 @@ class Settings(BaseSettings):
         if value is not None and not _SCHEDULER_ADDRESS.fullmatch(value.strip()):
             raise ValueError(f"'{mask_userinfo(value)}' is not a Dask scheduler address: use tcp://host:8786")
         return value.strip() if value is not None else None
+
+    @field_validator("expectations_dir")
+    @classmethod
+    def _readable_suites(cls, value: str | None) -> str | None:
+        if not value:
+            return value
+        from reewatch.quality import QualityConfigError, load_suites  # DuckDB comes with it: not for `--help`
+
+        try:
+            load_suites(Path(value))
+        except QualityConfigError as exc:
+            raise ValueError(str(exc)) from None
+        return value
 
     @field_validator("log_level")
     @classmethod
