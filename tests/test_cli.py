@@ -6,6 +6,11 @@ import os
 import subprocess
 import sys
 
+import boto3
+
+from conftest import PLANTED_SECRET, new_bucket
+from s3server import moto_s3_enforcing_iam
+
 PROBE = """
 import sys
 from typer.testing import CliRunner
@@ -152,3 +157,48 @@ def test_a_bad_expectations_dir_is_a_configuration_error_before_any_work(tmp_pat
             assert done.stderr.startswith(f"reewatch: invalid REEWATCH_EXPECTATIONS_DIR: {said}"), done.stderr
             assert len(done.stderr.strip().splitlines()) == 1, done.stderr
             assert not lake.exists()  # nothing landed, nothing staged
+
+
+def test_missing_s3_credentials_are_a_configuration_error_in_one_line(s3_endpoint: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """No key in the environment, no profile, no instance role: running again would not fix it (was: exit 1,
+    'storage error … running again finishes the work')."""
+    lake = f"s3://{new_bucket(s3_endpoint)}/lake"
+    env = {**os.environ, "AWS_ENDPOINT_URL": s3_endpoint, "AWS_EC2_METADATA_DISABLED": "true"}
+    del env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"]
+    for command in (["run"], ["status"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "reewatch.cli", *command, "--lake", lake], capture_output=True, text=True,
+            timeout=120, env=env,
+        )  # fmt: skip
+        assert done.returncode == 2, (command, done.stderr)
+        assert done.stderr.startswith(
+            "reewatch: no S3 credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+        ), done.stderr
+        assert "AWS_PROFILE" in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
+    done = subprocess.run(
+        [sys.executable, "-m", "reewatch.cli", "status", "--lake", lake], capture_output=True, text=True, timeout=120,
+        env={**env, "AWS_ACCESS_KEY_ID": "AKIAONLYTHEKEY"},
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith("reewatch: incomplete S3 credentials (") and "AWS_SECRET_ACCESS_KEY" in done.stderr
+
+
+def test_credentials_s3_refuses_are_a_configuration_error_in_one_line(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    with moto_s3_enforcing_iam(tmp_path / "moto.log", setup_calls=1) as endpoint:
+        boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1").create_bucket(Bucket="reewatch")
+        env = {
+            **os.environ, "AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "AKIAUNKNOWNTOS3",
+            "AWS_SECRET_ACCESS_KEY": PLANTED_SECRET,
+        }  # fmt: skip
+        for command in (["run"], ["status"]):
+            done = subprocess.run(
+                [sys.executable, "-m", "reewatch.cli", *command, "--lake", "s3://reewatch/lake"], capture_output=True,
+                text=True, timeout=120, env=env,
+            )  # fmt: skip
+            assert done.returncode == 2, (command, done.stderr)
+            assert done.stderr.strip() == (
+                f"reewatch: S3 at {endpoint} refused the credentials for bucket 'reewatch' (InvalidAccessKeyId): check "
+                "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE), and that they may list the bucket "
+                "(s3:ListBucket, infra/iam-policy.json)"
+            )
+            assert PLANTED_SECRET not in done.stdout + done.stderr

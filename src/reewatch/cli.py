@@ -74,8 +74,9 @@ def _settings(lake: str | None) -> Settings:
 
 
 def _check_bucket(settings: Settings) -> None:
-    """An S3 lake's bucket exists (LakeNotFound otherwise): a mistyped name is a configuration error, not an empty
-    lake or a storage failure to retry. (A local lake is made where it is missing: nothing to check.)"""
+    """An S3 lake's bucket exists (LakeNotFound otherwise) and takes our credentials (LakeCredentialsError): a
+    mistyped name or a missing key is a configuration error, not an empty lake or a storage failure to retry. (A
+    local lake is made where it is missing: nothing to check.)"""
     if settings.is_s3:
         from reewatch.lake import open_lake
 
@@ -139,7 +140,7 @@ def _run_pipeline(
         from flows.pipeline import reewatch_run
 
         from reewatch.ingest import UnknownRelease
-        from reewatch.lake import LakeError, LakeNotFound
+        from reewatch.lake import LakeCredentialsError, LakeError, LakeNotFound
         from reewatch.warehouse import LakeBusy
 
         _no_tracebacks_for(LakeError, LakeBusy, UnknownRelease)
@@ -151,7 +152,7 @@ def _run_pipeline(
                 result: dict[str, Any] = reewatch_run(
                     lake=settings.lake, command=command, wait_seconds=wait, **options
                 )
-        except (UnknownRelease, LakeNotFound) as exc:
+        except (UnknownRelease, LakeNotFound, LakeCredentialsError) as exc:
             raise _fail(EXIT_USAGE, str(exc)) from None
         except LakeBusy as exc:
             raise _fail(EXIT_FAILED, str(exc)) from None
@@ -305,14 +306,14 @@ def status(lake: LakeOption = None) -> None:
     settings = _settings(lake)
     if not settings.is_s3 and not Path(settings.lake).expanduser().is_dir():  # a mistyped path, not an empty lake
         raise _fail(EXIT_USAGE, f"no lake at {settings.lake}: no such folder (`reewatch ingest` or `run` makes one)")
-    from reewatch.lake import LakeError, LakeNotFound, open_lake
+    from reewatch.lake import LakeCredentialsError, LakeError, LakeNotFound, open_lake
     from reewatch.status import describe
 
     try:
         store = open_lake(settings.lake, settings.s3() if settings.is_s3 else None)
         store.check_exists()
         typer.echo(describe(settings, store))
-    except LakeNotFound as exc:
+    except (LakeNotFound, LakeCredentialsError) as exc:
         raise _fail(EXIT_USAGE, str(exc)) from None
     except LakeError as exc:
         raise _fail(EXIT_FAILED, f"storage error: {exc}") from None
