@@ -202,3 +202,17 @@ def test_credentials_s3_refuses_are_a_configuration_error_in_one_line(tmp_path) 
                 "(s3:ListBucket, infra/iam-policy.json)"
             )
             assert PLANTED_SECRET not in done.stdout + done.stderr
+
+
+def test_an_empty_lake_option_is_a_usage_error_not_the_default_lake(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """`--lake ""` (an unset shell variable, say) must not run on $REEWATCH_LAKE or ./lake instead."""
+    other = tmp_path / "other"
+    for command in (["run"], ["status"], ["replay", "--all"], ["demo"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "reewatch.cli", *command, "--lake", ""], capture_output=True, text=True,
+            timeout=120, cwd=tmp_path, env={**os.environ, "REEWATCH_LAKE": str(other)},
+        )  # fmt: skip
+        assert done.returncode == 2, (command, done.stderr)
+        assert done.stderr.strip().endswith("the lake location is empty"), done.stderr
+        assert done.stderr.startswith("reewatch: invalid --lake") and len(done.stderr.strip().splitlines()) == 1
+    assert not other.exists() and not (tmp_path / "lake").exists()

@@ -81,3 +81,10 @@ def test_credentials_in_a_lake_url_are_refused_and_never_echoed(monkeypatch: pyt
     with pytest.raises(ConfigError, match=r"'https://\*\*\*@host/x' is neither a local folder"):
         load_settings("https://admin:supersecret123@host/x")
     assert load_settings("s3://bucket/landing@home").lake == "s3://bucket/landing@home"  # an @ in a prefix is fine
+
+
+def test_an_empty_lake_option_is_an_error_not_a_fallback(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REEWATCH_LAKE", "s3://from-env/prefix")
+    for empty in ("", "  "):
+        with pytest.raises(ConfigError, match="^invalid --lake / REEWATCH_LAKE: the lake location is empty$"):
+            load_settings(empty)

@@ -276,6 +276,8 @@ def demo(
     """Make a fresh local lake, land the bundled sample releases, run the whole pipeline."""
     if lake.startswith("s3://"):
         raise _fail(EXIT_USAGE, "the demo makes a local lake; give --lake a folder")
+    if not lake.strip():  # it would resolve to the current folder
+        raise _fail(EXIT_USAGE, "invalid --lake: the lake location is empty")
     from reewatch.landing import DEMO_MARKER, land_samples
 
     root = Path(lake).resolve()

@@ -195,7 +195,7 @@ def load_settings(lake: str | None = None, **overrides: object) -> Settings:
     from pydantic import ValidationError
 
     values: dict[str, object] = {k: v for k, v in overrides.items() if v is not None}
-    if lake:
+    if lake is not None:  # an empty --lake is a mistake to say, not a reason to fall back on REEWATCH_LAKE
         values["lake"] = lake
     try:
         return Settings(**values)  # type: ignore[arg-type]
