@@ -8,7 +8,7 @@ import sys
 
 import boto3
 
-from conftest import PLANTED_SECRET, new_bucket
+from conftest import PLANTED_SECRET, SAMPLES, new_bucket
 from s3server import moto_s3_enforcing_iam
 
 PROBE = """
@@ -216,3 +216,57 @@ def test_an_empty_lake_option_is_a_usage_error_not_the_default_lake(tmp_path) ->
         assert done.stderr.strip().endswith("the lake location is empty"), done.stderr
         assert done.stderr.startswith("reewatch: invalid --lake") and len(done.stderr.strip().splitlines()) == 1
     assert not other.exists() and not (tmp_path / "lake").exists()
+
+
+def test_an_unreachable_prefect_api_is_one_line_naming_it_without_its_credentials(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Was a 138-line traceback ending in `RuntimeError: Failed to reach API`. Exit 1: infrastructure, like storage."""
+    from reewatch.prefect_server import free_port
+
+    api = f"http://admin:supersecret123@127.0.0.1:{free_port()}/api"  # nothing listens there
+    done = subprocess.run(
+        [sys.executable, "-m", "reewatch.cli", "ingest", str(SAMPLES / "headline" / "2025-08_major_exports_usd.csv"),
+         "--lake", str(tmp_path / "lake")],
+        capture_output=True, text=True, timeout=120,
+        env={**os.environ, "PREFECT_API_URL": api, "PREFECT_HOME": str(tmp_path / "prefect")},
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    masked = api.replace("admin:supersecret123@", "***@")
+    said = f"reewatch: cannot reach the Prefect API at {masked} (PREFECT_API_URL): ConnectError: "
+    assert done.stderr.startswith(said), done.stderr  # then the reason, e.g. "[Errno 111] Connection refused"
+    assert len(done.stderr.strip().splitlines()) == 1 and "supersecret123" not in done.stdout + done.stderr
+
+
+def test_a_temporary_prefect_server_that_does_not_start_in_time_is_one_line(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect"), "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "0"}
+    env.pop("PREFECT_API_URL", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "reewatch.cli", "run", "--lake", str(tmp_path / "lake")], capture_output=True, text=True,
+        timeout=120, env=env,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr, done.stderr
+    assert done.stderr.strip().splitlines()[-2] == (
+        "reewatch: the temporary Prefect server this run starts did not answer within 0 s "
+        "(PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS): allow it longer, or set PREFECT_API_URL to a running "
+        "Prefect server"
+    ), done.stderr  # the last line is Prefect's own: "Stopping temporary server on …"
+
+
+PROBE_STARTUP_TIMEOUT = """
+from prefect.settings import PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS
+from reewatch.cli import _command_line_prefect_settings
+with _command_line_prefect_settings():
+    print(PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value())
+"""
+
+
+def test_the_temporary_prefect_server_gets_90_seconds_to_start_unless_told_otherwise(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Prefect's 20 s ran out on a loaded machine ("Timed out while attempting to connect to ephemeral Prefect API
+    server"); a value the user set (environment, profile, prefect.toml) stands."""
+    env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect")}
+    for setting, seconds in ((None, "90"), ("7", "7")):
+        if setting is not None:
+            env["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"] = setting
+        done = subprocess.run([sys.executable, "-c", PROBE_STARTUP_TIMEOUT], capture_output=True, text=True,
+                              timeout=60, env=env)  # fmt: skip
+        assert (done.returncode, done.stdout.strip()) == (0, seconds), done.stderr

@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from reewatch.config import Settings
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_BLOCKED = 0, 1, 2, 3
+# Seconds the temporary Prefect server of a run without PREFECT_API_URL may take to start (Prefect's default: 20).
+EPHEMERAL_SERVER_STARTUP_SECONDS = 90
 FAILED_FILES_SHOWN = 10  # a backfill's summary names this many unreadable files; the report lists them all
 TRY_QUERY = (
     "SELECT period, quantity_t, mom_pct, yoy_pct, is_record FROM ree.exports_monthly "
@@ -99,19 +101,60 @@ def _prefect_environment() -> None:
 
 
 @contextlib.contextmanager
-def _heartbeats_only_if_asked() -> Iterator[None]:
-    """A run started from the command line sends no flow-run heartbeats unless Prefect's heartbeat frequency was
-    set (environment, profile or prefect.toml). Prefect sends them by default, and its flow then waits at the end
-    for the heartbeat thread, which sleeps in whole seconds: up to 1 s of every run (a run with nothing new: 2.2 s
-    with them, 1.4 s without). They only serve an automation that marks silent runs crashed; a command-line run
-    ends with its exit code, and runs of a deployment (which do not come through here) keep Prefect's default."""
-    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, get_current_settings, temporary_settings
+def _command_line_prefect_settings() -> Iterator[None]:
+    """Two of Prefect's defaults differ for a run started from the command line, each only where it was not set
+    (environment, profile or prefect.toml); runs of a deployment (which do not come through here) keep Prefect's.
 
-    if "heartbeat_frequency" in get_current_settings().flows.model_fields_set:
+    No flow-run heartbeats: Prefect sends them by default, and its flow then waits at the end for the heartbeat
+    thread, which sleeps in whole seconds: up to 1 s of every run (a run with nothing new: 2.2 s with them, 1.4 s
+    without). They only serve an automation that marks silent runs crashed; a command-line run ends with its exit
+    code.
+
+    More time for the temporary Prefect server a run starts without PREFECT_API_URL: Prefect gives it 20 s, which a
+    loaded machine (a test suite in parallel, a busy CI runner) runs out of, and the run then dies before it began.
+    """
+    from prefect.settings import (
+        PREFECT_FLOWS_HEARTBEAT_FREQUENCY,
+        PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS,
+        get_current_settings,
+        temporary_settings,
+    )
+
+    current = get_current_settings()
+    updates: dict[Any, Any] = {}
+    if "heartbeat_frequency" not in current.flows.model_fields_set:
+        updates[PREFECT_FLOWS_HEARTBEAT_FREQUENCY] = None
+    if "startup_timeout_seconds" not in current.server.ephemeral.model_fields_set:
+        updates[PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS] = EPHEMERAL_SERVER_STARTUP_SECONDS
+    with temporary_settings(updates):
         yield
-        return
-    with temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
-        yield
+
+
+def _prefect_out_of_reach(exc: RuntimeError) -> str | None:
+    """One line for a Prefect API the run could not reach, else None (a bug keeps its traceback). Prefect says it
+    only in the text of a RuntimeError: "Failed to reach API at …", or, for the temporary server it starts, "Timed
+    out while attempting to connect to ephemeral Prefect API server"."""
+    from prefect.settings import get_current_settings
+
+    from reewatch.config import mask_userinfo
+
+    settings = get_current_settings()
+    if str(exc).startswith("Failed to reach API"):
+        why = "no answer"
+        if exc.__cause__ is not None:  # what httpx said, e.g. "ConnectError: [Errno 111] Connection refused"
+            detail = str(exc.__cause__).strip().splitlines()
+            why = type(exc.__cause__).__name__ + (f": {detail[0]}" if detail else "")
+        # The URL as set, its credentials masked (httpx's messages carry it too).
+        api = mask_userinfo(str(settings.api.url))
+        return f"cannot reach the Prefect API at {api} (PREFECT_API_URL): {mask_userinfo(why)}"
+    if str(exc).startswith("Timed out while attempting to connect to ephemeral Prefect API server"):
+        seconds = settings.server.ephemeral.startup_timeout_seconds
+        return (
+            f"the temporary Prefect server this run starts did not answer within {seconds} s "
+            "(PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS): allow it longer, or set PREFECT_API_URL to a running "
+            "Prefect server"
+        )
+    return None
 
 
 def _run_pipeline(
@@ -148,10 +191,17 @@ def _run_pipeline(
             landed = landing.result()
             if landed is not None:
                 typer.echo(landed)
-            with _heartbeats_only_if_asked():
-                result: dict[str, Any] = reewatch_run(
-                    lake=settings.lake, command=command, wait_seconds=wait, **options
-                )
+            with _command_line_prefect_settings():
+                try:
+                    result: dict[str, Any] = reewatch_run(
+                        lake=settings.lake, command=command, wait_seconds=wait, **options
+                    )
+                except RuntimeError as exc:
+                    # Infrastructure, like storage: exit 1, in one line.
+                    said = _prefect_out_of_reach(exc)
+                    if said is None:
+                        raise
+                    raise _fail(EXIT_FAILED, said) from None
         except (UnknownRelease, LakeNotFound, LakeCredentialsError) as exc:
             raise _fail(EXIT_USAGE, str(exc)) from None
         except LakeBusy as exc:
