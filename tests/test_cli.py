@@ -270,3 +270,38 @@ def test_the_temporary_prefect_server_gets_90_seconds_to_start_unless_told_other
         done = subprocess.run([sys.executable, "-c", PROBE_STARTUP_TIMEOUT], capture_output=True, text=True,
                               timeout=60, env=env)  # fmt: skip
         assert (done.returncode, done.stdout.strip()) == (0, seconds), done.stderr
+
+
+PRINT_TRY_QUERY = """
+import sys
+from reewatch.cli import _try_query_command
+if len(sys.argv) > 2:
+    sys.executable = sys.argv[2]  # a Python with no DuckDB shell beside it
+print(_try_query_command(sys.argv[1]))
+"""
+
+
+def test_the_demos_query_to_try_works_as_printed_without_duckdb_on_path(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """It was `duckdb -c …`, and there is no `duckdb` on PATH: the DuckDB shell is in .venv/bin, if anywhere."""
+    import duckdb
+
+    catalog = tmp_path / "lake dir" / "catalog.duckdb"  # a space, as a user's folder may have
+    catalog.parent.mkdir()
+    with duckdb.connect(str(catalog)) as con:
+        con.execute(
+            "CREATE TABLE exports_monthly AS SELECT DATE '2025-08-01' AS period, 5792.0 AS quantity_t, 1.5 AS mom_pct, "
+            "-2.5 AS yoy_pct, false AS is_record, 'gacc_rare_earths' AS series_id, 'WORLD' AS partner"
+        )
+    bare = tmp_path / "bin" / "python"  # the same Python and library, but no DuckDB shell beside it
+    bare.parent.mkdir()
+    bare.write_text(f'#!/bin/sh\nexec {sys.executable} "$@"\n')
+    bare.chmod(0o755)
+    for python in ([], [str(bare)]):
+        printed = subprocess.run(
+            [sys.executable, "-c", PRINT_TRY_QUERY, str(catalog), *python], capture_output=True, text=True, timeout=60
+        )
+        command = printed.stdout.strip()
+        assert printed.returncode == 0 and "ATTACH" in command, printed.stderr
+        done = subprocess.run(command, shell=True, capture_output=True, text=True, timeout=60, cwd=tmp_path,  # noqa: S602
+                              env={**os.environ, "PATH": "/usr/bin:/bin"})  # fmt: skip
+        assert done.returncode == 0 and "2025-08-01" in done.stdout and "5792" in done.stdout, (command, done.stderr)

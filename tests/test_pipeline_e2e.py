@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import subprocess
 import time
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import boto3
 import duckdb
 import pytest
 
-from conftest import FIXTURES, PLANTED_SECRET, SAMPLES, new_bucket, query_catalog, server_events
+from conftest import FIXTURES, PLANTED_SECRET, ROOT, SAMPLES, new_bucket, query_catalog, server_events
 
 pytestmark = pytest.mark.e2e
 
@@ -29,6 +30,11 @@ def test_demo_publishes_a_catalog_a_second_process_can_query(cli, tmp_path: Path
     assert result.code == 0, result.output
     assert f"report: {lake}/reports/latest/index.html" in result.stdout
     assert "ATTACH" in result.stdout and "exports_monthly" in result.stdout  # a query to try
+    # ... that works as printed, from the repository's root, with no `duckdb` on PATH (it was a bare `duckdb -c`).
+    try_it = result.stdout.split("Try a query:\n", 1)[1].splitlines()[0].strip()
+    done = subprocess.run(try_it, shell=True, cwd=ROOT, env={**os.environ, "PATH": "/usr/bin:/bin"},  # noqa: S602
+                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert done.returncode == 0 and "2025-11-01" in done.stdout and "is_record" in done.stdout, (try_it, done.stderr)
     assert "great_expectations" not in result.stderr  # GX's housekeeping stays out of the run's log
     # The gate's Data Docs are beside the report, and their working copy in the lake's _state/ is gone.
     assert (lake / "reports" / "latest" / "data_docs" / "index.html").is_file()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import shlex
 import shutil
 import sys
 from collections.abc import Callable, Iterator
@@ -348,8 +349,20 @@ def demo(
     _print_outcome(result)
     if result.get("catalog"):
         typer.echo("\nTry a query:")
-        typer.echo(f"  duckdb -c \"ATTACH '{result['catalog']}' AS ree (READ_ONLY); {TRY_QUERY}\"")
+        typer.echo(f"  {_try_query_command(result['catalog'])}")
     _exit_for(result)
+
+
+def _try_query_command(catalog: str) -> str:
+    """A shell command that runs TRY_QUERY on the catalog, as printed: `duckdb` is seldom on PATH. The DuckDB shell
+    this environment installs (package duckdb-cli, a dev dependency) sits beside its Python, e.g. in .venv/bin;
+    without it, that Python with the duckdb library reewatch itself runs on."""
+    attach = f"ATTACH '{catalog}' AS ree (READ_ONLY)"
+    shell = Path(sys.executable).with_name("duckdb")  # not resolved: a venv's python links to the base one
+    if shell.is_file():
+        return f"{shlex.quote(str(shell))} -c \"{attach}; {TRY_QUERY}\""
+    program = f"import duckdb; duckdb.sql('''{attach}'''); duckdb.sql('''{TRY_QUERY}''').show()"
+    return f"{shlex.quote(sys.executable)} -c \"{program}\""
 
 
 @app.command()
