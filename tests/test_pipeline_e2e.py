@@ -197,6 +197,10 @@ def test_status_while_a_run_writes_a_local_lake_shows_the_last_publication(cli, 
         time.sleep(0.5)
     payload = failed[0]["payload"]
     assert isinstance(payload, dict) and "release '0000deadbeef' is unknown" in str(payload["message"])
+    # The same release named twice (a prefix and the whole id) is replayed once: it was "files in: 2" and twice
+    # its rows loaded.
+    twice = cli("replay", str(release_id)[:10], str(release_id), "--lake", str(lake))
+    assert twice.code == 0 and "files in: 1, rows loaded: 7," in twice.stdout, twice.output
 
 
 def gx_workers(state_dir: str) -> list[str]:
