@@ -3,6 +3,7 @@ with a second process reading the published catalog as an analyst would."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -140,10 +141,19 @@ def test_same_file_twice_is_ingested_once_and_nothing_new_changes_nothing(cli, t
     assert "duplicate" in status.stdout and "loaded" in status.stdout and "published: " in status.stdout
     catalog_before = (lake / "catalog.duckdb").read_bytes()
     versions_before = sorted(p.name for p in (lake / "published").iterdir())
+    latest_before = (lake / "reports" / "latest" / "index.html").read_bytes()
     again = cli("run", "--lake", str(lake))
     assert again.code == 0 and "nothing_new" in again.stdout, again.output
     assert (lake / "catalog.duckdb").read_bytes() == catalog_before
     assert sorted(p.name for p in (lake / "published").iterdir()) == versions_before
+    # Every run has its report (CONTRACT.md §2), one with nothing new a short page naming the current publication
+    # and linking to that publication's report; reports/latest/ stays the report of the run that published.
+    (page,) = re.findall(r"^report: (.*/reports/[^/]+/index\.html)$", again.stdout, re.M)
+    note = Path(page).read_text()
+    assert "Nothing new" in note and f'href="../{versions_before[-1]}/index.html"' in note, note
+    assert (lake / "reports" / versions_before[-1] / "index.html").is_file()
+    assert json.loads((Path(page).parent / "summary.json").read_text())["run"]["status"] == "nothing_new"
+    assert (lake / "reports" / "latest" / "index.html").read_bytes() == latest_before
     # The GX worker each ingest started (used by the first, not by the duplicate's) ended with its run.
     assert gx_workers(os.environ["REEWATCH_STATE_DIR"]) == []
 
@@ -288,6 +298,9 @@ def test_s3_lake_end_to_end_with_a_second_reader(cli, s3_endpoint: str, tmp_path
     # A new machine (fresh state folder) continues from the lake's own warehouse: nothing new to do.
     again = cli("run", "--lake", url, env={**env, "REEWATCH_STATE_DIR": str(tmp_path / "other-machine")})
     assert again.code == 0 and "nothing_new" in again.stdout, again.output
+    (page,) = re.findall(rf"^report: {url}/(reports/[^/]+/index\.html)$", again.stdout, re.M)  # its own, short
+    note = boto3.client("s3", endpoint_url=s3_endpoint).get_object(Bucket=bucket, Key=f"team/lake/{page}")
+    assert b"Nothing new" in note["Body"].read()
 
 
 def test_usage_errors_exit_2_in_one_line(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
