@@ -29,7 +29,7 @@ from flows.notifications import check_freshness, emit_run_event
 from flows.retries import STORAGE_RETRIES
 from flows.scaleout import backfill_archived, backfill_landed
 from reewatch import warmup
-from reewatch.config import ConfigError, load_settings
+from reewatch.config import ConfigError, load_settings, mask_userinfo
 from reewatch.curate import build_curated
 from reewatch.gx_worker import GxWorker
 from reewatch.identities import record_identity_warnings
@@ -45,7 +45,15 @@ from reewatch.ingest import (
 from reewatch.lake import Lake, LakeObject, open_lake
 from reewatch.publish import Publication, publish
 from reewatch.quality import GateResult, run_gate
-from reewatch.report import Figures, RunSummary, figures_in_background, gather, write_data_docs, write_report
+from reewatch.report import (
+    Figures,
+    RunSummary,
+    figures_in_background,
+    gather,
+    write_data_docs,
+    write_nothing_new,
+    write_report,
+)
 from reewatch.runtime import tune_gc_for_a_run
 from reewatch.warehouse import Warehouse, inline
 
@@ -268,7 +276,12 @@ def reewatch_run(
         ))  # fmt: skip
         if gate is not None:  # the GX worker builds the Data Docs after its answer, while this run publishes
             gate.wait_for_docs()
-        report_path = report(con, store, summary, docs_dir, figures) if summary.status != "nothing_new" else None
+        if summary.status == "nothing_new":
+            # Every run has its report (CONTRACT.md §2), this one a short page; written without a task, whose run
+            # would cost a no-op run more than its two small writes do (boto3 retries those itself).
+            report_path = write_nothing_new(store, con, summary)
+        else:
+            report_path = report(con, store, summary, docs_dir, figures)
         if docs_dir is not None:  # the report copied them beside itself (reports/<run_id>/data_docs/)
             shutil.rmtree(docs_dir, ignore_errors=True)
         overdue = check_freshness(con, store.url) if command != "demo" else []
@@ -292,8 +305,8 @@ def _report_failure(_flow: object, flow_run: FlowRun, state: State) -> None:
     where the run ends, and this one is what the "run failed" automation listens for."""
     try:
         lake = load_settings(flow_run.parameters.get("lake")).lake
-    except ConfigError:  # the very error that failed the run
-        lake = str(flow_run.parameters.get("lake") or "unknown-lake")
+    except ConfigError:  # the very error that failed the run; the location as given may hold credentials
+        lake = mask_userinfo(str(flow_run.parameters.get("lake") or "unknown-lake"))
     message = (state.message or "the run failed").strip().splitlines()[0]
     emit_run_event({"status": "failed", "lake": lake, "message": message})
 

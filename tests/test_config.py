@@ -60,3 +60,31 @@ def test_credentials_never_show_in_repr_or_str(monkeypatch: pytest.MonkeyPatch) 
     assert creds is not None and creds.secret.get_secret_value() == PLANTED_SECRET
     for text in (repr(creds), str(creds), repr(creds.secret), f"{creds}"):
         assert PLANTED_SECRET not in text
+
+
+def test_credentials_in_a_lake_url_are_refused_and_never_echoed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """S3 credentials come from the AWS variables; pasted into the URL they would be printed wherever the lake is.
+    AWS secret keys hold `/` and `+`, so the whole user part is masked, not just up to the first `/`."""
+    for lake in (
+        "s3://AKIAHOSTILEKEY99:supersecret123@bucket/p", f"s3://AKIAHOSTILEKEY99:{PLANTED_SECRET}/K7+x@bucket/p",
+        "s3://AKIAHOSTILEKEY99@bucket/p",
+    ):  # fmt: skip
+        with pytest.raises(ConfigError) as given:
+            load_settings(lake)
+        monkeypatch.setenv("REEWATCH_LAKE", lake)
+        with pytest.raises(ConfigError) as from_env:
+            load_settings()
+        monkeypatch.delenv("REEWATCH_LAKE")
+        for said in (str(given.value), str(from_env.value)):
+            assert said.startswith("invalid --lake / REEWATCH_LAKE: 's3://***@bucket/p' holds credentials:"), said
+            assert "AKIAHOSTILEKEY99" not in said and "supersecret123" not in said and PLANTED_SECRET not in said
+    with pytest.raises(ConfigError, match=r"'https://\*\*\*@host/x' is neither a local folder"):
+        load_settings("https://admin:supersecret123@host/x")
+    assert load_settings("s3://bucket/landing@home").lake == "s3://bucket/landing@home"  # an @ in a prefix is fine
+
+
+def test_an_empty_lake_option_is_an_error_not_a_fallback(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REEWATCH_LAKE", "s3://from-env/prefix")
+    for empty in ("", "  "):
+        with pytest.raises(ConfigError, match="^invalid --lake / REEWATCH_LAKE: the lake location is empty$"):
+            load_settings(empty)

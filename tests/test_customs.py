@@ -416,6 +416,9 @@ def test_replay_reloads_from_raw_without_duplicating(tmp_path: Path) -> None:
         assert con.execute("SELECT count(*) FROM releases").fetchone() == (2,)
         prefix = archived_releases(con, None)[0][0][:10]
         assert len(archived_releases(con, [prefix])) == 1
+        # The same release named twice, by a prefix and in full: replayed once, not loaded twice.
+        full = archived_releases(con, None)[0][0]
+        assert archived_releases(con, [prefix, full, prefix]) == archived_releases(con, [prefix])
 
 
 def test_replaying_a_superseded_file_does_not_make_it_current_again(tmp_path: Path) -> None:

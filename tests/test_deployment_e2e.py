@@ -159,6 +159,18 @@ def _deploy(env: dict[str, str], lake: str) -> None:
         assert f"'reewatch-run/{name}' successfully created" in done.stdout, done.stdout
 
 
+def test_the_deploy_script_runs_as_documented_from_a_plain_shell(tmp_path: Path) -> None:
+    """docs/deploy.md says to run infra/deploy.sh from the repository root: from a shell without .venv/bin on PATH
+    its bare `prefect` and `python` were not found (exit 127). It uses the repository's .venv when there is one."""
+    with prefect_server(tmp_path / "server") as api:
+        env = {**_client_env(api, tmp_path / "client"), "REEWATCH_LAKE": str(tmp_path / "lake"), "PATH": "/usr/bin:/bin"}
+        env.pop("PREFECT", None), env.pop("PYTHON", None)
+        done = subprocess.run(["infra/deploy.sh"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, f"infra/deploy.sh failed:\n{done.stdout}\n{done.stderr}"
+        assert "'reewatch-run/sweep' successfully created" in done.stdout, done.stdout
+        assert "automation(s) applied" in done.stdout, done.stdout  # python -m flows.deployments ran too
+
+
 # ------------------------------------------------------------------------------------------ PostgreSQL
 
 

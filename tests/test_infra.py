@@ -232,6 +232,7 @@ def test_the_worker_image_installs_the_locked_dependencies_on_python_311_slim() 
 S3_CALL_ACTIONS: dict[str, set[str]] = {
     "get_paginator:list_objects_v2": {"s3:ListBucket"},
     "head_bucket": {"s3:ListBucket"},  # the command line's check that the bucket exists
+    "list_objects_v2": {"s3:ListBucket"},  # ... and, after a 403 there, whether the credentials were refused
     "get_object": {"s3:GetObject"},
     "head_object": {"s3:GetObject"},  # a missing key answers 404 (not 403) only with s3:ListBucket as well
     "put_object": {"s3:PutObject"},  # also the conditional create (IfNoneMatch) of raw/ and the writer lock

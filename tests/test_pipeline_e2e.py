@@ -3,9 +3,11 @@ with a second process reading the published catalog as an analyst would."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
+import subprocess
 import time
 from pathlib import Path
 
@@ -13,7 +15,7 @@ import boto3
 import duckdb
 import pytest
 
-from conftest import FIXTURES, PLANTED_SECRET, SAMPLES, new_bucket, query_catalog, server_events
+from conftest import FIXTURES, PLANTED_SECRET, ROOT, SAMPLES, new_bucket, query_catalog, server_events
 
 pytestmark = pytest.mark.e2e
 
@@ -29,6 +31,11 @@ def test_demo_publishes_a_catalog_a_second_process_can_query(cli, tmp_path: Path
     assert result.code == 0, result.output
     assert f"report: {lake}/reports/latest/index.html" in result.stdout
     assert "ATTACH" in result.stdout and "exports_monthly" in result.stdout  # a query to try
+    # ... that works as printed, from the repository's root, with no `duckdb` on PATH (it was a bare `duckdb -c`).
+    try_it = result.stdout.split("Try a query:\n", 1)[1].splitlines()[0].strip()
+    done = subprocess.run(try_it, shell=True, cwd=ROOT, env={**os.environ, "PATH": "/usr/bin:/bin"},  # noqa: S602
+                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert done.returncode == 0 and "2025-11-01" in done.stdout and "is_record" in done.stdout, (try_it, done.stderr)
     assert "great_expectations" not in result.stderr  # GX's housekeeping stays out of the run's log
     # The gate's Data Docs are beside the report, and their working copy in the lake's _state/ is gone.
     assert (lake / "reports" / "latest" / "data_docs" / "index.html").is_file()
@@ -134,10 +141,19 @@ def test_same_file_twice_is_ingested_once_and_nothing_new_changes_nothing(cli, t
     assert "duplicate" in status.stdout and "loaded" in status.stdout and "published: " in status.stdout
     catalog_before = (lake / "catalog.duckdb").read_bytes()
     versions_before = sorted(p.name for p in (lake / "published").iterdir())
+    latest_before = (lake / "reports" / "latest" / "index.html").read_bytes()
     again = cli("run", "--lake", str(lake))
     assert again.code == 0 and "nothing_new" in again.stdout, again.output
     assert (lake / "catalog.duckdb").read_bytes() == catalog_before
     assert sorted(p.name for p in (lake / "published").iterdir()) == versions_before
+    # Every run has its report (CONTRACT.md §2), one with nothing new a short page naming the current publication
+    # and linking to that publication's report; reports/latest/ stays the report of the run that published.
+    (page,) = re.findall(r"^report: (.*/reports/[^/]+/index\.html)$", again.stdout, re.M)
+    note = Path(page).read_text()
+    assert "Nothing new" in note and f'href="../{versions_before[-1]}/index.html"' in note, note
+    assert (lake / "reports" / versions_before[-1] / "index.html").is_file()
+    assert json.loads((Path(page).parent / "summary.json").read_text())["run"]["status"] == "nothing_new"
+    assert (lake / "reports" / "latest" / "index.html").read_bytes() == latest_before
     # The GX worker each ingest started (used by the first, not by the duplicate's) ended with its run.
     assert gx_workers(os.environ["REEWATCH_STATE_DIR"]) == []
 
@@ -191,6 +207,10 @@ def test_status_while_a_run_writes_a_local_lake_shows_the_last_publication(cli, 
         time.sleep(0.5)
     payload = failed[0]["payload"]
     assert isinstance(payload, dict) and "release '0000deadbeef' is unknown" in str(payload["message"])
+    # The same release named twice (a prefix and the whole id) is replayed once: it was "files in: 2" and twice
+    # its rows loaded.
+    twice = cli("replay", str(release_id)[:10], str(release_id), "--lake", str(lake))
+    assert twice.code == 0 and "files in: 1, rows loaded: 7," in twice.stdout, twice.output
 
 
 def gx_workers(state_dir: str) -> list[str]:
@@ -279,6 +299,9 @@ def test_s3_lake_end_to_end_with_a_second_reader(cli, s3_endpoint: str, tmp_path
     # A new machine (fresh state folder) continues from the lake's own warehouse: nothing new to do.
     again = cli("run", "--lake", url, env={**env, "REEWATCH_STATE_DIR": str(tmp_path / "other-machine")})
     assert again.code == 0 and "nothing_new" in again.stdout, again.output
+    (page,) = re.findall(rf"^report: {url}/(reports/[^/]+/index\.html)$", again.stdout, re.M)  # its own, short
+    note = boto3.client("s3", endpoint_url=s3_endpoint).get_object(Bucket=bucket, Key=f"team/lake/{page}")
+    assert b"Nothing new" in note["Body"].read()
 
 
 def test_usage_errors_exit_2_in_one_line(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import shlex
 import shutil
 import sys
 from collections.abc import Callable, Iterator
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
     from reewatch.config import Settings
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_BLOCKED = 0, 1, 2, 3
+# Seconds the temporary Prefect server of a run without PREFECT_API_URL may take to start (Prefect's default: 20).
+EPHEMERAL_SERVER_STARTUP_SECONDS = 90
 FAILED_FILES_SHOWN = 10  # a backfill's summary names this many unreadable files; the report lists them all
 TRY_QUERY = (
     "SELECT period, quantity_t, mom_pct, yoy_pct, is_record FROM ree.exports_monthly "
@@ -74,8 +77,9 @@ def _settings(lake: str | None) -> Settings:
 
 
 def _check_bucket(settings: Settings) -> None:
-    """An S3 lake's bucket exists (LakeNotFound otherwise): a mistyped name is a configuration error, not an empty
-    lake or a storage failure to retry. (A local lake is made where it is missing: nothing to check.)"""
+    """An S3 lake's bucket exists (LakeNotFound otherwise) and takes our credentials (LakeCredentialsError): a
+    mistyped name or a missing key is a configuration error, not an empty lake or a storage failure to retry. (A
+    local lake is made where it is missing: nothing to check.)"""
     if settings.is_s3:
         from reewatch.lake import open_lake
 
@@ -98,19 +102,60 @@ def _prefect_environment() -> None:
 
 
 @contextlib.contextmanager
-def _heartbeats_only_if_asked() -> Iterator[None]:
-    """A run started from the command line sends no flow-run heartbeats unless Prefect's heartbeat frequency was
-    set (environment, profile or prefect.toml). Prefect sends them by default, and its flow then waits at the end
-    for the heartbeat thread, which sleeps in whole seconds: up to 1 s of every run (a run with nothing new: 2.2 s
-    with them, 1.4 s without). They only serve an automation that marks silent runs crashed; a command-line run
-    ends with its exit code, and runs of a deployment (which do not come through here) keep Prefect's default."""
-    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, get_current_settings, temporary_settings
+def _command_line_prefect_settings() -> Iterator[None]:
+    """Two of Prefect's defaults differ for a run started from the command line, each only where it was not set
+    (environment, profile or prefect.toml); runs of a deployment (which do not come through here) keep Prefect's.
 
-    if "heartbeat_frequency" in get_current_settings().flows.model_fields_set:
+    No flow-run heartbeats: Prefect sends them by default, and its flow then waits at the end for the heartbeat
+    thread, which sleeps in whole seconds: up to 1 s of every run (a run with nothing new: 2.2 s with them, 1.4 s
+    without). They only serve an automation that marks silent runs crashed; a command-line run ends with its exit
+    code.
+
+    More time for the temporary Prefect server a run starts without PREFECT_API_URL: Prefect gives it 20 s, which a
+    loaded machine (a test suite in parallel, a busy CI runner) runs out of, and the run then dies before it began.
+    """
+    from prefect.settings import (
+        PREFECT_FLOWS_HEARTBEAT_FREQUENCY,
+        PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS,
+        get_current_settings,
+        temporary_settings,
+    )
+
+    current = get_current_settings()
+    updates: dict[Any, Any] = {}
+    if "heartbeat_frequency" not in current.flows.model_fields_set:
+        updates[PREFECT_FLOWS_HEARTBEAT_FREQUENCY] = None
+    if "startup_timeout_seconds" not in current.server.ephemeral.model_fields_set:
+        updates[PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS] = EPHEMERAL_SERVER_STARTUP_SECONDS
+    with temporary_settings(updates):
         yield
-        return
-    with temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
-        yield
+
+
+def _prefect_out_of_reach(exc: RuntimeError) -> str | None:
+    """One line for a Prefect API the run could not reach, else None (a bug keeps its traceback). Prefect says it
+    only in the text of a RuntimeError: "Failed to reach API at …", or, for the temporary server it starts, "Timed
+    out while attempting to connect to ephemeral Prefect API server"."""
+    from prefect.settings import get_current_settings
+
+    from reewatch.config import mask_userinfo
+
+    settings = get_current_settings()
+    if str(exc).startswith("Failed to reach API"):
+        why = "no answer"
+        if exc.__cause__ is not None:  # what httpx said, e.g. "ConnectError: [Errno 111] Connection refused"
+            detail = str(exc.__cause__).strip().splitlines()
+            why = type(exc.__cause__).__name__ + (f": {detail[0]}" if detail else "")
+        # The URL as set, its credentials masked (httpx's messages carry it too).
+        api = mask_userinfo(str(settings.api.url))
+        return f"cannot reach the Prefect API at {api} (PREFECT_API_URL): {mask_userinfo(why)}"
+    if str(exc).startswith("Timed out while attempting to connect to ephemeral Prefect API server"):
+        seconds = settings.server.ephemeral.startup_timeout_seconds
+        return (
+            f"the temporary Prefect server this run starts did not answer within {seconds} s "
+            "(PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS): allow it longer, or set PREFECT_API_URL to a running "
+            "Prefect server"
+        )
+    return None
 
 
 def _run_pipeline(
@@ -139,7 +184,7 @@ def _run_pipeline(
         from flows.pipeline import reewatch_run
 
         from reewatch.ingest import UnknownRelease
-        from reewatch.lake import LakeError, LakeNotFound
+        from reewatch.lake import LakeCredentialsError, LakeError, LakeNotFound
         from reewatch.warehouse import LakeBusy
 
         _no_tracebacks_for(LakeError, LakeBusy, UnknownRelease)
@@ -147,11 +192,18 @@ def _run_pipeline(
             landed = landing.result()
             if landed is not None:
                 typer.echo(landed)
-            with _heartbeats_only_if_asked():
-                result: dict[str, Any] = reewatch_run(
-                    lake=settings.lake, command=command, wait_seconds=wait, **options
-                )
-        except (UnknownRelease, LakeNotFound) as exc:
+            with _command_line_prefect_settings():
+                try:
+                    result: dict[str, Any] = reewatch_run(
+                        lake=settings.lake, command=command, wait_seconds=wait, **options
+                    )
+                except RuntimeError as exc:
+                    # Infrastructure, like storage: exit 1, in one line.
+                    said = _prefect_out_of_reach(exc)
+                    if said is None:
+                        raise
+                    raise _fail(EXIT_FAILED, said) from None
+        except (UnknownRelease, LakeNotFound, LakeCredentialsError) as exc:
             raise _fail(EXIT_USAGE, str(exc)) from None
         except LakeBusy as exc:
             raise _fail(EXIT_FAILED, str(exc)) from None
@@ -275,6 +327,8 @@ def demo(
     """Make a fresh local lake, land the bundled sample releases, run the whole pipeline."""
     if lake.startswith("s3://"):
         raise _fail(EXIT_USAGE, "the demo makes a local lake; give --lake a folder")
+    if not lake.strip():  # it would resolve to the current folder
+        raise _fail(EXIT_USAGE, "invalid --lake: the lake location is empty")
     from reewatch.landing import DEMO_MARKER, land_samples
 
     root = Path(lake).resolve()
@@ -295,8 +349,20 @@ def demo(
     _print_outcome(result)
     if result.get("catalog"):
         typer.echo("\nTry a query:")
-        typer.echo(f"  duckdb -c \"ATTACH '{result['catalog']}' AS ree (READ_ONLY); {TRY_QUERY}\"")
+        typer.echo(f"  {_try_query_command(result['catalog'])}")
     _exit_for(result)
+
+
+def _try_query_command(catalog: str) -> str:
+    """A shell command that runs TRY_QUERY on the catalog, as printed: `duckdb` is seldom on PATH. The DuckDB shell
+    this environment installs (package duckdb-cli, a dev dependency) sits beside its Python, e.g. in .venv/bin;
+    without it, that Python with the duckdb library reewatch itself runs on."""
+    attach = f"ATTACH '{catalog}' AS ree (READ_ONLY)"
+    shell = Path(sys.executable).with_name("duckdb")  # not resolved: a venv's python links to the base one
+    if shell.is_file():
+        return f"{shlex.quote(str(shell))} -c \"{attach}; {TRY_QUERY}\""
+    program = f"import duckdb; duckdb.sql('''{attach}'''); duckdb.sql('''{TRY_QUERY}''').show()"
+    return f"{shlex.quote(sys.executable)} -c \"{program}\""
 
 
 @app.command()
@@ -305,14 +371,14 @@ def status(lake: LakeOption = None) -> None:
     settings = _settings(lake)
     if not settings.is_s3 and not Path(settings.lake).expanduser().is_dir():  # a mistyped path, not an empty lake
         raise _fail(EXIT_USAGE, f"no lake at {settings.lake}: no such folder (`reewatch ingest` or `run` makes one)")
-    from reewatch.lake import LakeError, LakeNotFound, open_lake
+    from reewatch.lake import LakeCredentialsError, LakeError, LakeNotFound, open_lake
     from reewatch.status import describe
 
     try:
         store = open_lake(settings.lake, settings.s3() if settings.is_s3 else None)
         store.check_exists()
         typer.echo(describe(settings, store))
-    except LakeNotFound as exc:
+    except (LakeNotFound, LakeCredentialsError) as exc:
         raise _fail(EXIT_USAGE, str(exc)) from None
     except LakeError as exc:
         raise _fail(EXIT_FAILED, f"storage error: {exc}") from None

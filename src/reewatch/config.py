@@ -64,6 +64,16 @@ def resolve_s3_credentials() -> S3Credentials | None:
     return S3Credentials(key_id=frozen.access_key, secret=SecretStr(frozen.secret_key), session_token=token)
 
 
+# The user (and password) of a URL: `//user@` or `//user:password@`. The password runs to the last `@` before a space
+# or quote, as AWS secret keys hold `/` and `+`; a host with a port and an `@` in its path is masked too, never leaked.
+_USERINFO = re.compile(r"//([^/\s:@'\"]*:[^\s'\"]*|[^/\s:@'\"]*)@")
+
+
+def mask_userinfo(text: str) -> str:
+    """`text` with the credentials of every URL in it replaced by `***`: for messages that echo a URL as given."""
+    return _USERINFO.sub("//***@", text)
+
+
 _MEMORY_SIZE = re.compile(r"\d+(\.\d+)?\s*(b|bytes?|[kmgt]i?b|kilobytes?|megabytes?|gigabytes?|terabytes?)", re.I)
 _SCHEDULER_ADDRESS = re.compile(r"((tcp|tls|ucx|ws|wss)://)?(\[[0-9a-f:.]+\]|[\w.-]+):\d{1,5}/?", re.I)
 
@@ -106,6 +116,11 @@ class Settings(BaseSettings):
     """An existing Dask scheduler, e.g. `tcp://10.0.0.5:8786` (`REEWATCH_DASK_ADDRESS`): releases are staged on its
     workers instead of a local cluster. Its workers need reewatch installed and the same lake credentials."""
 
+    expectations_dir: str | None = None
+    """A folder of the quality gate's suites, `<table>.json` (`REEWATCH_EXPECTATIONS_DIR`; unset or empty: the
+    bundled ones). Read by `reewatch.quality.suites_dir`; checked here so that a bad folder stops a run before it
+    lands or stages anything, not at its gate."""
+
     @property
     def scale_out(self) -> bool:
         """True when releases are staged on Dask rather than in the run's own process."""
@@ -118,11 +133,17 @@ class Settings(BaseSettings):
         if not value:
             raise ValueError("the lake location is empty")
         parsed = urlparse(value)
+        shown = mask_userinfo(value)  # the location is echoed in errors, logs, status and the report
         if parsed.scheme == "s3":
             if not parsed.netloc:
-                raise ValueError(f"'{value}' names no bucket: use s3://bucket/prefix")
+                raise ValueError(f"'{shown}' names no bucket: use s3://bucket/prefix")
+            if shown != value:
+                raise ValueError(
+                    f"'{shown}' holds credentials: S3 takes them from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "
+                    "(or AWS_PROFILE), never from the lake URL"
+                )
         elif parsed.scheme and len(parsed.scheme) > 1:  # one letter is a Windows drive, not a scheme
-            raise ValueError(f"'{value}' is neither a local folder nor an s3:// URL")
+            raise ValueError(f"'{shown}' is neither a local folder nor an s3:// URL")
         return value
 
     @field_validator("duckdb_memory_limit")
@@ -137,8 +158,21 @@ class Settings(BaseSettings):
     @classmethod
     def _scheduler_address(cls, value: str | None) -> str | None:
         if value is not None and not _SCHEDULER_ADDRESS.fullmatch(value.strip()):
-            raise ValueError(f"'{value}' is not a Dask scheduler address: use tcp://host:8786")
+            raise ValueError(f"'{mask_userinfo(value)}' is not a Dask scheduler address: use tcp://host:8786")
         return value.strip() if value is not None else None
+
+    @field_validator("expectations_dir")
+    @classmethod
+    def _readable_suites(cls, value: str | None) -> str | None:
+        if not value:
+            return value
+        from reewatch.quality import QualityConfigError, load_suites  # DuckDB comes with it: not for `--help`
+
+        try:
+            load_suites(Path(value))
+        except QualityConfigError as exc:
+            raise ValueError(str(exc)) from None
+        return value
 
     @field_validator("log_level")
     @classmethod
@@ -161,7 +195,7 @@ def load_settings(lake: str | None = None, **overrides: object) -> Settings:
     from pydantic import ValidationError
 
     values: dict[str, object] = {k: v for k, v in overrides.items() if v is not None}
-    if lake:
+    if lake is not None:  # an empty --lake is a mistake to say, not a reason to fall back on REEWATCH_LAKE
         values["lake"] = lake
     try:
         return Settings(**values)  # type: ignore[arg-type]

@@ -420,7 +420,7 @@ def archived_releases(
     con: duckdb.DuckDBPyConnection, release_ids: list[str] | None
 ) -> list[tuple[str, str, str | None]]:
     """(release_id, file_name, landing_key) of archived releases to replay: the given ids (a unique prefix is
-    enough), or all of them. Unknown ids raise UnknownRelease naming them."""
+    enough), or all of them, each once. Unknown ids raise UnknownRelease naming them."""
     known = con.execute(
         "SELECT release_id, file_name, landing_key FROM releases WHERE status <> 'duplicate' ORDER BY ingested_at"
     ).fetchall()
@@ -435,7 +435,8 @@ def archived_releases(
             some = ", ".join(f"{release_id[:12]} ({file_name})" for release_id, file_name, _ in matches[:5])
             more = f" and {len(matches) - 5} more" if len(matches) > 5 else ""
             raise UnknownRelease(f"release '{wanted}' is ambiguous: it begins {some}{more}; give more of the id")
-        chosen.append(matches[0])
+        if matches[0] not in chosen:  # named twice, or by two prefixes: replayed (and counted) once
+            chosen.append(matches[0])
     return chosen
 
 

@@ -54,6 +54,10 @@ class LakeNotFound(LakeError):
     """The lake's location names nothing there (an S3 bucket that does not exist): a configuration error."""
 
 
+class LakeCredentialsError(LakeError):
+    """S3 found no credentials, or refused them: a configuration error, which running again would not fix."""
+
+
 @dataclass(frozen=True)
 class LakeObject:
     key: str

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import builtins
 import os
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,13 +14,21 @@ from typing import TYPE_CHECKING, Any
 import boto3
 import botocore.config
 from boto3.exceptions import Boto3Error
-from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    NoCredentialsError,
+    ParamValidationError,
+    PartialCredentialsError,
+    ProfileNotFound,
+)
 
-from reewatch.config import S3Settings
+from reewatch.config import S3Settings, mask_userinfo
 from reewatch.lake import (
     TMP_PREFIX,
     KeyOutsideLake,
     Lake,
+    LakeCredentialsError,
     LakeError,
     LakeNotFound,
     LakeObject,
@@ -40,8 +47,12 @@ if TYPE_CHECKING:
 _CREATE_CONFLICT_CODES = {"PreconditionFailed", "412", "ConditionalRequestConflict"}
 _NOT_FOUND_CODES = {"NoSuchKey", "NotFound", "404"}
 _DEFAULT_MAX_ATTEMPTS = 5
-
-_USERINFO = re.compile(r"//[^/@\s]*@")
+# Answers to a request whose signature S3 refused. HeadBucket's answer has no body: a 403 there is only a status.
+_REFUSED_CODES = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "ExpiredToken", "InvalidToken", "403"}
+_WHERE_CREDENTIALS_COME_FROM = (
+    "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary ones), or AWS_PROFILE "
+    "for a profile in ~/.aws/credentials, or run where an instance or task role supplies them"
+)
 
 
 def _s3_error(action: str, uri: str, exc: Exception) -> LakeError:
@@ -60,7 +71,7 @@ def _s3_error(action: str, uri: str, exc: Exception) -> LakeError:
             code = "NotFound (404)"
         reason = code
     else:
-        reason = f"{type(exc).__name__}: {_USERINFO.sub('//***@', str(exc))}"
+        reason = f"{type(exc).__name__}: {mask_userinfo(str(exc))}"
     return LakeError(f"S3 {action} failed for {uri}: {reason}")
 
 
@@ -95,8 +106,12 @@ def _make_s3_client(settings: S3Settings) -> S3Client:
         return boto3.session.Session().client(
             "s3", endpoint_url=settings.endpoint_url, region_name=settings.region, config=config
         )
+    except ProfileNotFound as exc:  # "The config profile (name) could not be found": a name, no secret
+        raise LakeCredentialsError(f"no S3 credentials: {exc} (AWS_PROFILE)") from None
+    except PartialCredentialsError as exc:  # it names the missing variable, never a value
+        raise LakeCredentialsError(f"incomplete S3 credentials ({exc}): {_WHERE_CREDENTIALS_COME_FROM}") from None
     except (BotoCoreError, ValueError) as exc:
-        raise LakeError(f"cannot create S3 client: {type(exc).__name__}: {_USERINFO.sub('//***@', str(exc))}") from exc
+        raise LakeError(f"cannot create S3 client: {type(exc).__name__}: {mask_userinfo(str(exc))}") from exc
 
 
 class S3Lake(Lake):
@@ -107,16 +122,16 @@ class S3Lake(Lake):
     def __init__(self, url: str, settings: S3Settings | None = None) -> None:
         self.url = url
         if not url[:5].lower() == "s3://":
-            raise LakeError(f"not an S3 url: {url!r}")
+            raise LakeError(f"not an S3 url: {mask_userinfo(url)!r}")
         bucket, _, prefix = url[5:].partition("/")
         prefix = prefix.strip("/")
         if not bucket:
-            raise LakeError(f"S3 lake url {url!r} has no bucket")
+            raise LakeError(f"S3 lake url {mask_userinfo(url)!r} has no bucket")
         if prefix:
             try:
                 _check_key(prefix)
             except KeyOutsideLake as exc:
-                raise LakeError(f"S3 lake url {url!r} has an invalid prefix: {exc}") from exc
+                raise LakeError(f"S3 lake url {mask_userinfo(url)!r} has an invalid prefix: {exc}") from exc
         self.bucket = bucket
         self.prefix = prefix
         self._root = f"{prefix}/" if prefix else ""
@@ -124,21 +139,48 @@ class S3Lake(Lake):
 
     def check_exists(self) -> None:
         """LakeNotFound when the bucket does not exist: a mistyped name would otherwise read as an empty lake (S3
-        answers every object in it 404). A bucket the credentials may not look at (403) is left to the run."""
-        where = _USERINFO.sub("//***@", str(self.client.meta.endpoint_url))
+        answers every object in it 404). LakeCredentialsError when there are no credentials or S3 refuses them
+        (403, to a listing too): a run needs s3:ListBucket on its bucket anyway (it lists landing/), so this is no
+        storage failure that running again would fix."""
+        where = mask_userinfo(str(self.client.meta.endpoint_url))
         try:
             self.client.head_bucket(Bucket=self.bucket)
         except ParamValidationError:
             raise LakeNotFound(f"'{self.bucket}' is not a valid S3 bucket name") from None
+        except NoCredentialsError:
+            raise LakeCredentialsError(f"no S3 credentials found: {_WHERE_CREDENTIALS_COME_FROM}") from None
         except ClientError as exc:
             if _error_code(exc) in {"NoSuchBucket", *_NOT_FOUND_CODES} or _status(exc) == 404:
                 raise LakeNotFound(
                     f"there is no bucket '{self.bucket}' at {where}: create it, or check the name and AWS_ENDPOINT_URL"
                 ) from None
-            if _status(exc) != 403:
-                raise _s3_error("bucket check", f"s3://{self.bucket}", exc) from exc
+            if _error_code(exc) in _REFUSED_CODES or _status(exc) == 403:
+                # HeadBucket's 403 has no body to say whether the credentials were refused, or HEAD only: moto's
+                # IAM checks it apart from s3:ListBucket. A one-key listing, which the run needs, tells.
+                code = self._listing_refused()
+                if code is None:
+                    return
+                raise LakeCredentialsError(
+                    f"S3 at {where} refused the credentials for bucket '{self.bucket}' ({code}): check "
+                    "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE), and that they may list the bucket "
+                    "(s3:ListBucket, infra/iam-policy.json)"
+                ) from None
+            raise _s3_error("bucket check", f"s3://{self.bucket}", exc) from exc
         except _S3_ERRORS as exc:
             raise _s3_error("bucket check", f"s3://{self.bucket}", exc) from exc
+
+    def _listing_refused(self) -> str | None:
+        """The code S3 refuses a one-key listing of the lake with (InvalidAccessKeyId, SignatureDoesNotMatch,
+        AccessDenied…), or None when it answers."""
+        try:
+            self.client.list_objects_v2(Bucket=self.bucket, Prefix=self._root, MaxKeys=1)
+        except ClientError as exc:
+            if _error_code(exc) in _REFUSED_CODES or _status(exc) == 403:
+                return "403 Forbidden" if _error_code(exc) in {"", "403"} else _error_code(exc)
+            raise _s3_error("list", self._prefix_uri(""), exc) from exc
+        except _S3_ERRORS as exc:
+            raise _s3_error("list", self._prefix_uri(""), exc) from exc
+        return None
 
     def _key(self, key: str) -> str:
         return self._root + _check_key(key)

@@ -70,7 +70,9 @@ def load_suites(directory: Path | None = None) -> dict[str, dict[str, Any]]:
     """Every `<table>.json` suite as plain JSON (no GX needed), checked: each expectation has a severity, a why and
     a description unique within its suite."""
     directory = directory or suites_dir()
-    paths = sorted(directory.glob("*.json")) if directory.is_dir() else []
+    if not directory.is_dir():
+        raise QualityConfigError(f"no such folder: {directory}")
+    paths = sorted(directory.glob("*.json"))
     if not paths:
         raise QualityConfigError(f"no expectation suites (*.json) in {directory}")
     suites: dict[str, dict[str, Any]] = {}

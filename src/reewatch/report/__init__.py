@@ -7,6 +7,7 @@ from anywhere, so it opens offline, as an e-mail attachment, on a phone and on p
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -472,3 +473,45 @@ def write_report(lake: Lake, facts: dict[str, Any], charts: dict[str, str] | Non
         lake.write_bytes(f"{folder}summary.json", summary)
         lake.write_bytes(f"{folder}index.html", page)
     return lake.uri(f"{REPORTS}latest/index.html")
+
+
+def write_nothing_new(lake: Lake, con: duckdb.DuckDBPyConnection, summary: RunSummary) -> str:
+    """The report of a run that found nothing new: a small page (and its summary.json) in reports/<run_id>/ saying
+    so, and which publication is current, with a link to that publication's own report. Cheap: no figures read, no
+    template engine, as a run with nothing new takes ~2.5 s. reports/latest/ stays the latest run that loaded
+    something (published or blocked): a note there would hide the report stakeholders open."""
+    # No bound parameters (`_has_table`): binding one imports pandas, 0.7 s a run with nothing new never pays.
+    published = con.execute("SELECT version, published_at FROM publications ORDER BY version DESC LIMIT 1").fetchone()
+    # A version is the id of the run that published it, whose report is reports/<version>/.
+    version = published[0] if published else None
+    run = asdict(summary)
+    run.pop("quality")
+    facts = {
+        "run": run,
+        "current_publication": version,
+        "current_publication_report": f"../{version}/index.html" if version else None,
+    }
+    when = f"{summary.finished_at or summary.started_at:%Y-%m-%d %H:%M} UTC"
+    if published:
+        about = (
+            f"<p>The current publication is <strong>{html.escape(published[0])}</strong>, published "
+            f"{published[1]:%Y-%m-%d %H:%M} UTC: <a href=\"{html.escape(str(facts['current_publication_report']))}\">"
+            "its report</a>. The report of the latest run that loaded files (published or blocked): "
+            "<a href=\"../latest/index.html\">reports/latest/</a>.</p>"
+        )
+    else:
+        about = "<p>Nothing has been published yet: land files in <code>landing/</code>.</p>"
+    page = (
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+        f"<title>reewatch: nothing new ({html.escape(summary.run_id)})</title>"
+        "<style>body{font-family:system-ui,sans-serif;max-width:44rem;margin:2rem auto;padding:0 1rem;"
+        "line-height:1.5;color:#222}code{font-size:.95em}</style></head><body>"
+        f"<h1>Nothing new</h1><p>Run <code>{html.escape(summary.run_id)}</code> ({html.escape(summary.command)}), "
+        f"{when}: {html.escape(summary.message)}.</p>"
+        f"{about}</body></html>\n"
+    )
+    folder = f"{REPORTS}{summary.run_id}/"
+    lake.write_bytes(f"{folder}summary.json", json.dumps(facts, default=_json_default, indent=2).encode("utf-8"))
+    lake.write_bytes(f"{folder}index.html", page.encode("utf-8"))
+    return lake.uri(f"{folder}index.html")
