@@ -17,6 +17,7 @@ import mmap
 import re
 import tempfile
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -378,12 +379,34 @@ def _csv_error(text: str, header: _Header, csv_path: Path) -> str:
 def _line_of(csv_path: Path, cell: bytes) -> int | None:
     """The line number of the first line holding `cell`, found without reading the file into Python (memchr: a
     byte not in 1 GB is looked for in 0.1 s)."""
-    with csv_path.open("rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
-        at = data.find(cell)
-        if at < 0:
-            return None
-        chunk = 1 << 24  # counted in slices: a copy of all the file before it could be a gigabyte
-        return sum(data[start : min(start + chunk, at)].count(b"\n") for start in range(0, at, chunk)) + 1
+    at = _first_offset(csv_path, cell)
+    if at is None:
+        return None
+    newlines = 0
+    for start, data in _windows(csv_path):
+        if start >= at:
+            break
+        newlines += data[: min(len(data), at - start)].count(b"\n")  # a copy of a window at most
+    return newlines + 1
+
+
+def _first_offset(csv_path: Path, cell: bytes) -> int | None:
+    for start, data in _windows(csv_path, overlap=len(cell) - 1):  # a cell across two windows is in the first
+        if (at := data.find(cell)) >= 0:
+            return start + at
+    return None
+
+
+def _windows(csv_path: Path, overlap: int = 0) -> Iterator[tuple[int, mmap.mmap]]:
+    """The file mapped 64 MB at a time (each window `overlap` bytes longer), with where each starts. A window at a
+    time: every page of a mapping that is read counts in the process's resident memory until it is unmapped, and
+    all of a 1 GB export at once took a run's peak from 1.07 to 1.46 GB."""
+    size, window = csv_path.stat().st_size, 1 << 26  # a multiple of mmap.ALLOCATIONGRANULARITY
+    with csv_path.open("rb") as handle:
+        for start in range(0, size, window):
+            length = min(window + overlap, size - start)
+            with mmap.mmap(handle.fileno(), length, access=mmap.ACCESS_READ, offset=start) as data:
+                yield start, data
 
 
 def _estimated_publication(latest: date | None) -> date | None:
