@@ -196,14 +196,13 @@ def commit_release(
     landed_at: datetime,
     seen: Admission | None = None,
     release_file: Path | None = None,
-    ingested_at: datetime | None = None,
 ) -> ReleaseOutcome:
     """Load one staged release in one transaction, replacing any rows it had before (a replay, or what a crashed
     run left). `seen` is the landing object it came from, marked seen in the same transaction. `release_file` is
     the release's bytes when this process staged it into `stage_dir` (rows the commit quarantines are then looked
-    up there, with the stage's working files, instead of in raw/). `ingested_at` is when it was first loaded, for a
-    replay: the curated tables break ties between files of one release date by it, and a replay changes no choice."""
+    up there, with the stage's working files, instead of in raw/)."""
     release_id = staged.release_id
+    ingested_at = first_ingested_at(con, release_id)  # a reload (replay, backfill, retry) keeps it
     if staged.failure:
         outcome = ReleaseOutcome(release_id, staged.file_name, "failed", 0, 0, 0, staged.failure)
         log.error("%s", outcome.message)
@@ -446,13 +445,19 @@ def replay_release(
     """Re-parse an archived release from raw/ and reload it, replacing its rows and quarantine."""
     release_id, file_name, landing_key = release
     landed_at = first_landed_at(con, release_id)
-    (ingested_at,) = con.execute(
-        "SELECT min(ingested_at) FROM releases WHERE release_id = ? AND status <> 'duplicate'", [release_id]
-    ).fetchone() or (None,)
     with lake.local_copy(f"raw/{release_id}", work_dir) as path, local_stage(work_dir, release_id) as stage_dir:
         staged = stage_release(path, file_name, release_id, stage_dir)
         return commit_release(lake, con, staged, stage_dir, run_id, work_dir, landing_key=landing_key,
-                              landed_at=landed_at, release_file=path, ingested_at=ingested_at)  # fmt: skip
+                              landed_at=landed_at, release_file=path)  # fmt: skip
+
+
+def first_ingested_at(con: duckdb.DuckDBPyConnection, release_id: str) -> datetime | None:
+    """When a release was first loaded, None when it never was. A reload keeps it: the curated tables break ties
+    between files of one release date by it, and re-parsing a superseded file must not make it current again."""
+    row = con.execute(
+        "SELECT min(ingested_at) FROM releases WHERE release_id = ? AND status <> 'duplicate'", [release_id]
+    ).fetchone()
+    return row[0] if row else None
 
 
 def first_landed_at(con: duckdb.DuckDBPyConnection, release_id: str) -> datetime:
