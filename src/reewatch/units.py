@@ -80,7 +80,9 @@ NONE_MARKS = {"-", "–", "—", "－", "", "..", "…"}
 # (Full-width brackets are folded to these by NFKC first.)
 _FOOTNOTE = re.compile(r"[*†‡#※]+|(?<=\S)\s*(?:\(\d\)|\[\d+\])")
 # Commas group thousands: 1 to 3 digits, then groups of exactly 3, up to the decimal point ('7,742.2', '8,511').
-_THOUSANDS = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?")
+# A pattern both here and in the detailed export's polars typing (sources/detailed.py).
+THOUSANDS = r"[+-]?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]*)?"
+_THOUSANDS = re.compile(THOUSANDS)
 # Footnote marks that NFKC would turn into digits ('5,792.0①' must not read 5792.01): removed before folding.
 # Circled, parenthesised, full-stop and negative circled numbers, and superscript digits.
 FOLDING_FOOTNOTE = re.compile(r"[\u2460-\u249b\u2776-\u2793\u00b9\u00b2\u00b3\u2070\u2074-\u2079]+")

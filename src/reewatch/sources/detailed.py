@@ -16,7 +16,6 @@ import codecs
 import mmap
 import re
 import tempfile
-import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -30,7 +29,7 @@ from reewatch.observation_pairs import pair_columns
 from reewatch.partners import partner_table
 from reewatch.progress import ReadProgress
 from reewatch.sources.base import BATCH_SCHEMA, ParsedRelease, UnreadableRelease, csv_header
-from reewatch.units import mass_spellings, scale_of
+from reewatch.units import THOUSANDS, mass_spellings, nfkc, scale_of
 
 LAYOUT = "gacc_detailed_csv"
 # HS codes (China's 10-digit codes) of the named series; every other code keeps a series of its own,
@@ -62,7 +61,7 @@ _REQUIRED = ("period", "hs_code", "partner_name", "quantity", "quantity_unit")
 
 
 def _fold(text: str) -> str:
-    return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", text)).strip().lower()
+    return re.sub(r"\s+", " ", nfkc(text)).strip().lower()  # as every layout folds its headers
 
 
 @dataclass(frozen=True)
@@ -309,7 +308,7 @@ def _month(period: pl.Expr) -> pl.Expr:
 
 
 # Thousands separators where they belong: "1,116,000" or "1,234.5", not "1.234,5" (a decimal comma) or "12,34,5".
-_GROUPED = r"^\s*[-+]?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]*)?\s*$"
+_GROUPED = rf"^\s*{THOUSANDS}\s*$"
 
 
 def _number(text: pl.Expr) -> pl.Expr:
@@ -378,7 +377,7 @@ def _csv_error(text: str, header: _Header, csv_path: Path) -> str:
 
 def _line_of(csv_path: Path, cell: bytes) -> int | None:
     """The line number of the first line holding `cell`, found without reading the file into Python (memchr: a
-    byte not in 1 GB is looked for in 0.1 s)."""
+    byte not in 1 GB is looked for in 0.2 s)."""
     at = _first_offset(csv_path, cell)
     if at is None:
         return None

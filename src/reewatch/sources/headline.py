@@ -158,9 +158,10 @@ def _workbook_table(data: bytes) -> tuple[list[GridRow], list[str]]:
     """The rows of the first sheet whose top carries a headline title (all sheets are searched), a sheet the workbook
     shows before a hidden one: a hidden sheet holds a draft or an old table more often than the published one."""
     workbook = sheets.read_workbook(data, max_rows=_MAX_TABLE_ROWS + 1)
-    titles = {name: _title_at(rows) for name, rows in workbook.items()}
-    hidden = {name: bool(workbook[name][at].hidden) for name, at in titles.items() if at is not None}
-    titled = sorted(hidden, key=lambda name: hidden[name])  # visible first; a stable sort keeps the workbook order
+    titles = {name: at for name, rows in workbook.items() if (at := _title_at(rows)) is not None}
+    titled = list(titles)
+    hidden = {name: bool(workbook[name][at].hidden) for name, at in titles.items()}
+    titled.sort(key=hidden.__getitem__)  # visible first; a stable sort keeps the workbook order
     if not titled:
         raise UnreadableRelease(
             "no sheet carries a headline table title ('Major Exports by Quantity and Value' / '出口…商品量值表')"
