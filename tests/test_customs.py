@@ -18,6 +18,22 @@ DETAILED = SAMPLES / "detailed"
 MAGNETS = "series_id = 'gacc_magnets_850511'"
 
 
+def _en_bulletin(folder: Path, month: date, rare_earths: str) -> Path:
+    """An English monthly bulletin's table (DOMAIN.md §3.1, US$1,000) holding one row: `rare_earths`, its cells after
+    the unit (month quantity and value, Jan–month quantity and value, the month's y/y % and the Jan–month's)."""
+    name = f"{month:%B}"
+    path = folder / f"en_bulletin_{month:%Y-%m}_usd.csv"
+    table = [
+        f'"Table 13 China\'s Major Export Commodities in Quantity and Value, {name} {month.year}"',
+        '"Unit: US$1,000"',
+        f"Commodity,Unit,{name},,January to {name},,YoY % ({name}),,YoY % (January to {name}),",
+        ",,Quantity,Value,Quantity,Value,Quantity,Value,Quantity,Value",
+        f"Rare earths,Ton,{rare_earths}",
+    ]
+    path.write_text("\n".join(table) + "\n", encoding="utf-8")
+    return path
+
+
 def test_detailed_export_parses_kg_partners_and_trade_modes() -> None:
     path = DETAILED / "2025_magnets_8505111000_cny.csv"
     parsed = parse_release_file(path, path.name)
@@ -211,17 +227,7 @@ def test_newer_vintage_wins_whatever_the_landing_order_and_revisions_show_it(tmp
 def test_the_latest_publication_prevails_over_an_older_bulletin(tmp_path: Path) -> None:
     # DOMAIN.md §2: the latest publication prevails. A preliminary release of August 2025 restates Jan–Aug 2024 in
     # its prior-year column, a year after the bulletin of August 2024 printed it (here, synthetically, 38,690.2 t).
-    bulletin = tmp_path / "en_bulletin_2024-08_usd.csv"
-    bulletin.write_text(
-        "\n".join([
-            '"Table 13 China\'s Major Export Commodities in Quantity and Value, August 2024"',
-            '"Unit: US$1,000"',
-            "Commodity,Unit,August,,January to August,,YoY % (August),,YoY % (January to August),",
-            ",,Quantity,Value,Quantity,Value,Quantity,Value,Quantity,Value",
-            'Rare earths,Ton,"4,723.0","33,200","38,690.2","268,400",-11.9,-40.2,6.2,4.8',
-        ]) + "\n",
-        encoding="utf-8",
-    )  # fmt: skip
+    bulletin = _en_bulletin(tmp_path, date(2024, 8, 1), '"4,723.0","33,200","38,690.2","268,400",-11.9,-40.2,6.2,4.8')
     preliminary = SAMPLES / "headline" / "2025-08_major_exports_usd.csv"  # Jan–Aug 2024: 38,689.0 t
     with loaded_lake(tmp_path / "lake", preliminary, bulletin) as con:  # the older publication lands last
         current = con.execute(
@@ -376,17 +382,7 @@ def test_a_published_percentage_that_its_own_levels_contradict_is_a_warning(tmp_
     ]  # fmt: skip
     # A bulletin prints the % alone: the year before is taken at its latest release (here the preliminary table of
     # August 2024: 4,723.0 t in the month, USD 33.2 million). Its month's quantity % is misprinted (+2.6 for +22.6).
-    bulletin = tmp_path / "en_bulletin_2025-08_usd.csv"
-    bulletin.write_text(
-        "\n".join([
-            '"Table 13 China\'s Major Export Commodities in Quantity and Value, August 2025"',
-            '"Unit: US$1,000"',
-            "Commodity,Unit,August,,January to August,,YoY % (August),,YoY % (January to August),",
-            ",,Quantity,Value,Quantity,Value,Quantity,Value,Quantity,Value",
-            'Rare earths,Ton,"5,792.4","36,912","44,355.4","304,012",2.6,11.2,14.6,13.3',
-        ]) + "\n",
-        encoding="utf-8",
-    )  # fmt: skip
+    bulletin = _en_bulletin(tmp_path, date(2025, 8, 1), '"5,792.4","36,912","44,355.4","304,012",2.6,11.2,14.6,13.3')
     a_year_earlier = SAMPLES / "headline" / "2024-08_major_exports_usd.csv"
     with loaded_lake(tmp_path / "bulletin", a_year_earlier, bulletin) as con:
         warnings = con.execute("SELECT message FROM load_warnings WHERE rule = 'published_pct'").fetchall()
@@ -451,17 +447,7 @@ def test_replaying_a_superseded_file_does_not_make_it_current_again(tmp_path: Pa
 def test_a_february_given_as_a_month_and_in_a_jan_feb_figure_is_one_row(tmp_path: Path) -> None:
     # An older February bulletin prints 2月 and 1至2月 (DOMAIN.md §3.1, ten columns); the preliminary release of the
     # same months prints the combined Jan–Feb figure alone. One row per series, period and partner: the month.
-    bulletin = tmp_path / "en_bulletin_2025-02_usd.csv"
-    bulletin.write_text(
-        "\n".join([
-            '"Table 13 China\'s Major Export Commodities in Quantity and Value, February 2025"',
-            '"Unit: US$1,000"',
-            "Commodity,Unit,February,,January to February,,YoY % (February),,YoY % (January to February),",
-            ",,Quantity,Value,Quantity,Value,Quantity,Value,Quantity,Value",
-            'Rare earths,Ton,"4,100.0","28,000","8,511.3","58,012",-5.0,-8.0,-3.0,-10.4',
-        ]) + "\n",
-        encoding="utf-8",
-    )  # fmt: skip
+    bulletin = _en_bulletin(tmp_path, date(2025, 2, 1), '"4,100.0","28,000","8,511.3","58,012",-5.0,-8.0,-3.0,-10.4')
     files = [FIXTURES / "headline" / "zh_preliminary_2025-02_cny_bom.csv", bulletin,
              SAMPLES / "headline" / "2025-03_major_exports_usd.csv"]  # fmt: skip
     with loaded_lake(tmp_path / "lake", *files) as con:

@@ -41,13 +41,17 @@ def _value(parsed: ParsedRelease, series: str, period: date, basis: str, measure
     return float(_obs(parsed, series, period, basis, measure).value)
 
 
-def _xlsx_bytes(sheets_rows: dict[str, list[list[object]]]) -> bytes:
+def _xlsx_bytes(sheets_rows: dict[str, list[list[object]]], merged: tuple[str, ...] = ()) -> bytes:
+    """A workbook of these sheets (a text starting with '=' is written as a formula, with no saved result), with the
+    `merged` ranges merged on each."""
     book = openpyxl.Workbook()
     book.remove(book.active)
     for name, rows in sheets_rows.items():
         ws = book.create_sheet(name)
         for row in rows:
             ws.append(row)
+        for cells in merged:
+            ws.merge_cells(cells)
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
@@ -283,18 +287,13 @@ def test_formula_text_stays_text_and_nothing_is_evaluated() -> None:
 
 def test_a_formula_saved_without_its_result_is_quarantined_not_read_as_not_published() -> None:
     # openpyxl (or any script) saves '=5000+792' with no result: the month's rare-earth quantity is unknown, not absent.
-    book = openpyxl.Workbook()
-    ws = book.active
-    for row in [
+    rows: list[list[object]] = [
         ["Major Exports by Quantity and Value, May 2016"], ["Unit: USD1 Million"],
         ["Commodity", "Unit", "May", None], [None, None, "Quantity", "Value"],
         ["Rare earths", "Ton", "=5000+792", 36.9], ["Steel products", "Ton", 1019.9, 6952.9],
         [None, None, None, "=D5+D6"],  # a row of nothing but an unsaved formula is not a blank row either
-    ]:  # fmt: skip
-        ws.append(row)
-    buffer = io.BytesIO()
-    book.save(buffer)
-    parsed = parse_release(buffer.getvalue(), "formula.xlsx")
+    ]  # fmt: skip
+    parsed = parse_release(_xlsx_bytes({"Sheet": rows}), "formula.xlsx")
     assert [(r.source_row, r.rule, r.message.split(",")[0]) for r in parsed.rejects] == [
         ("Sheet!5", "formula_without_value", "Sheet!C5 holds =5000+792"),
         ("Sheet!7", "formula_without_value", "Sheet!D7 holds =D5+D6"),
@@ -339,19 +338,13 @@ def test_title_on_a_later_sheet_is_found() -> None:
 
 def test_a_unit_merged_over_two_rows_is_read_from_the_merge() -> None:
     # The file keeps 'Ton' once, in the range's top-left cell; the rare-earth row under it shows it too.
-    book = openpyxl.Workbook()
-    ws = book.active
-    for row in [
+    rows: list[list[object]] = [
         ["Major Exports by Quantity and Value, June 2016"], ["Unit: USD1 Million"],
         ["Commodity", "Unit", "June", None], [None, None, "Quantity", "Value"],
         ["Steel products", "Ton", 1019.9, 6952.9], ["Rare earths", None, 5792.0, 36.9],
-    ]:  # fmt: skip
-        ws.append(row)
-    ws.merge_cells("B5:B6")
-    ws.merge_cells("A1:D1")  # a title across the table stays in its first cell
-    buffer = io.BytesIO()
-    book.save(buffer)
-    parsed = parse_release(buffer.getvalue(), "merged.xlsx")
+    ]  # fmt: skip
+    # 'Ton' over both rows; a title across the table stays in its first cell.
+    parsed = parse_release(_xlsx_bytes({"Sheet": rows}, merged=("B5:B6", "A1:D1")), "merged.xlsx")
     row = _obs(parsed, RARE, date(2016, 6, 1), "month", "quantity_t")
     assert (row.source_row, float(row.value), row.published_unit) == ("Sheet!6", 5792.0, "Ton")
     assert parsed.raw_records["Sheet!6"]["Unit"] == ""  # the row as it stands in the file

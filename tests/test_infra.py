@@ -25,6 +25,7 @@ import yaml
 from botocore.exceptions import ClientError
 
 from conftest import ROOT, SAMPLES, query_catalog
+from s3server import moto_s3_enforcing_iam
 
 INFRA = ROOT / "infra"
 PREFECT_YAML = INFRA / "prefect.yaml"
@@ -305,28 +306,8 @@ def test_the_reader_policy_reads_the_publication_only() -> None:
 @pytest.fixture
 def iam_enforcing_s3(tmp_path: Path) -> Any:
     """A moto S3+IAM server of its own that enforces IAM policies after its first `setup_calls` requests."""
-    from reewatch.prefect_server import free_port
-
     setup_calls = 7  # create_bucket; then per user: create_user, put_user_policy, create_access_key
-    port = free_port()
-    server = subprocess.Popen(
-        [str(Path(sys.executable).with_name("moto_server")), "-H", "127.0.0.1", "-p", str(port)],
-        env={"INITIAL_NO_AUTH_ACTION_COUNT": str(setup_calls), "PATH": "/usr/bin:/bin"},
-        stdout=(tmp_path / "moto.log").open("wb"), stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
-    endpoint = f"http://127.0.0.1:{port}"
-    try:
-        import time
-        import urllib.request
-
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=1)  # noqa: S310 (loopback)
-                break
-            except OSError:
-                assert time.monotonic() < deadline, (tmp_path / "moto.log").read_text()
-                time.sleep(0.2)
+    with moto_s3_enforcing_iam(tmp_path / "moto.log", setup_calls) as endpoint:
         admin = {"endpoint_url": endpoint, "region_name": "us-east-1"}
         boto3.client("s3", **admin).create_bucket(Bucket="reewatch")
         iam = boto3.client("iam", **admin)
@@ -337,9 +318,6 @@ def iam_enforcing_s3(tmp_path: Path) -> Any:
             key = iam.create_access_key(UserName=user)["AccessKey"]
             keys[user] = {"AWS_ACCESS_KEY_ID": key["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"]}
         yield endpoint, keys
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
 
 
 @pytest.mark.e2e
